@@ -1,0 +1,136 @@
+"""Reading article files from ARTICLES_DIR and cutting them into passages.
+
+Problems with one file (empty, binary, not UTF-8, too big) skip that file with a warning naming it;
+problems with the directory itself (missing, nothing usable in it) raise `ArticleError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.cleaning import clean_article
+from index.passages import Passage, fit_to_window
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+MAX_ARTICLE_BYTES = 5 * 1024 * 1024  # a long news article is ~50 KB; 5 MB is a book
+
+
+class ArticleError(Exception):
+    """ARTICLES_DIR can't give an index anything to serve; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article file."""
+
+    source: str
+    title: str
+    captions: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+    digest: str
+
+
+@dataclass(frozen=True)
+class ArticleSet:
+    """The usable articles of a directory and a warning for each file that was skipped."""
+
+    articles: tuple[Article, ...]
+    warnings: tuple[str, ...]
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return True
+    control = sum(byte < 32 and byte not in (9, 10, 12, 13) for byte in sample)
+    return control > len(sample) * 0.05
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
+
+
+def read_article(path: Path) -> Article:
+    """Read and clean one article file; raises `ArticleError` naming the file and the problem."""
+    name = path.name
+    size = path.stat().st_size
+    if size > MAX_ARTICLE_BYTES:
+        raise ArticleError(
+            f"{name}: {size / 1_048_576:.1f} MB is over the {MAX_ARTICLE_BYTES // 1_048_576} MB "
+            "limit for one article"
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise ArticleError(f"{name}: the file is empty")
+    if _looks_binary(data):
+        raise ArticleError(f"{name}: this is a binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ArticleError(
+            f"{name}: not UTF-8 text (byte {error.start} can't be decoded); save it as UTF-8"
+        ) from error
+    clean = clean_article(text, markdown=path.suffix.lower() == ".md")
+    if not clean.paragraphs and not clean.captions:
+        raise ArticleError(f"{name}: no paragraphs of prose found in it")
+    return Article(
+        source=name,
+        title=clean.title or _title_from_name(path),
+        captions=clean.captions,
+        paragraphs=clean.paragraphs,
+        digest=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def article_files(directory: Path) -> list[Path]:
+    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
+    if not directory.exists():
+        raise ArticleError(f"ARTICLES_DIR {str(directory)!r} does not exist")
+    if not directory.is_dir():
+        raise ArticleError(f"ARTICLES_DIR {str(directory)!r} is not a directory")
+    files = sorted(
+        path
+        for path in directory.iterdir()
+        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file() and not path.name.startswith(".")
+    )
+    if not files:
+        raise ArticleError(
+            f"ARTICLES_DIR {str(directory)!r} has no article files (.txt or .md); put one there"
+        )
+    return files
+
+
+def load_articles(directory: Path) -> ArticleSet:
+    """Every usable article in `directory`; raises `ArticleError` when none is usable."""
+    articles: list[Article] = []
+    warnings: list[str] = []
+    for path in article_files(directory):
+        try:
+            articles.append(read_article(path))
+        except ArticleError as error:
+            warnings.append(f"skipped {error}")
+            log.warning("skipped %s", error)
+        except OSError as error:
+            warnings.append(f"skipped {path.name}: {error.strerror or error}")
+            log.warning("skipped %s: %s", path.name, error)
+    if not articles:
+        raise ArticleError(f"no usable article in ARTICLES_DIR {str(directory)!r}: " + "; ".join(warnings))
+    return ArticleSet(articles=tuple(articles), warnings=tuple(warnings))
+
+
+def article_passages(article: Article, max_tokens: int, count_tokens: Callable[[str], int]) -> list[Passage]:
+    """The passages of one article: its captions, then its paragraphs, each split to fit the model."""
+    passages: list[Passage] = []
+    for caption in article.captions:
+        for part, text in enumerate(fit_to_window(caption, max_tokens, count_tokens)):
+            passages.append(Passage(text, article.title, article.source, 0, "caption", part))
+    for number, paragraph in enumerate(article.paragraphs, start=1):
+        for part, text in enumerate(fit_to_window(paragraph, max_tokens, count_tokens)):
+            passages.append(Passage(text, article.title, article.source, number, "body", part))
+    return passages

@@ -1,0 +1,124 @@
+"""Building an index from articles: passages and their sentences, embedded, reusing what a previous
+index already embedded (keyed by a hash of the model and the exact text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from index.aliases import expand_acronyms, learn_acronyms
+from index.articles import ArticleSet, article_passages, load_articles
+from index.embedding import Embedder
+from index.passages import Passage, split_sentences
+from index.settings import IndexSettings
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What a (re)index did."""
+
+    articles: int
+    passages: int
+    vectors: int
+    embedded: int
+    reused: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for a log, a terminal or an admin's Discord reply."""
+        return (
+            f"{self.articles} article(s), {self.passages} passages, {self.embedded} embedded, "
+            f"{self.reused} reused, {self.seconds:.1f} s"
+        )
+
+
+def _cache_key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+
+def plan_units(passages: list[Passage]) -> list[tuple[int, str]]:
+    """What gets a vector: each passage, and each of its sentences when it has more than one (so a
+    question about one sentence of a long paragraph still finds it, and the answer can bold it)."""
+    units: list[tuple[int, str]] = []
+    for number, passage in enumerate(passages):
+        units.append((number, passage.text))
+        sentences = split_sentences(passage.text)
+        if len(sentences) > 1:
+            units.extend((number, sentence) for sentence in sentences)
+    return units
+
+
+def build_index(
+    articles: ArticleSet, embedder: Embedder, previous: IndexData | None = None
+) -> tuple[IndexData, BuildStats]:
+    """Embed `articles` into a new `IndexData`, re-embedding only text `previous` didn't have."""
+    started = time.perf_counter()
+    passages: list[Passage] = []
+    for article in articles.articles:
+        passages.extend(article_passages(article, embedder.max_tokens, embedder.count_tokens))
+    if not passages:
+        raise ValueError("the articles gave no passages")  # load_articles guarantees some
+    acronyms = learn_acronyms(
+        [text for a in articles.articles for text in (a.title, *a.captions, *a.paragraphs)]
+    )
+    planned = plan_units(passages)
+    # What the model reads: the text with its acronyms spelled out (see index.aliases).
+    embedded_texts = [expand_acronyms(text, acronyms) for _, text in planned]
+    keys = [_cache_key(embedder.identity, text) for text in embedded_texts]
+
+    cache: dict[str, np.ndarray] = {}
+    if previous is not None and previous.manifest.model == embedder.identity:
+        cache = {unit.key: previous.vectors[row] for row, unit in enumerate(previous.units)}
+    missing = {key: text for key, text in zip(keys, embedded_texts, strict=True) if key not in cache}
+    if missing:
+        show_progress = sys.stderr.isatty() and len(missing) > 64
+        fresh = embedder.embed(list(missing.values()), progress=show_progress)
+        cache.update(zip(missing, fresh, strict=True))
+    vectors = np.stack([cache[key] for key in keys]).astype(np.float32, copy=False)
+
+    manifest = Manifest(
+        schema=SCHEMA_VERSION,
+        model=embedder.identity,
+        dimension=embedder.dimension,
+        articles=tuple({"source": a.source, "title": a.title, "digest": a.digest} for a in articles.articles),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        acronyms=acronyms,
+    )
+    units = tuple(
+        Unit(passage=number, text=text, key=key) for (number, text), key in zip(planned, keys, strict=True)
+    )
+    data = IndexData(manifest=manifest, passages=tuple(passages), units=units, vectors=vectors)
+    stats = BuildStats(
+        articles=len(articles.articles),
+        passages=len(passages),
+        vectors=len(units),
+        embedded=len(missing),
+        reused=len(set(keys)) - len(missing),
+        seconds=time.perf_counter() - started,
+        warnings=articles.warnings,
+    )
+    return data, stats
+
+
+def rebuild(
+    settings: IndexSettings, embedder: Embedder, previous: IndexData | None
+) -> tuple[IndexData, BuildStats]:
+    """Build from ARTICLES_DIR (reusing `previous`'s embeddings) and save atomically."""
+    store = IndexStore(settings.index_dir)
+    with store.lock():
+        articles = load_articles(settings.articles_dir)
+        data, stats = build_index(articles, embedder, previous)
+        store.save(data)
+    log.info("index built: %s", stats.summary())
+    return data, stats

@@ -1,0 +1,213 @@
+"""Turn the text of a pasted web page (or Markdown, or HTML) into a title, captions and paragraphs.
+
+Pure functions, no I/O. The rules are about the shape of text, never about one page's strings:
+page furniture (player timecodes, navigation, contact lines, photo credits) is short and is not
+written in sentences; an article's paragraphs are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_URL_OR_EMAIL = re.compile(r"https?://|www\.|\S+@\S+\.\w+")
+_CLOSERS = "\"'”’)]»"
+_TERMINAL = ".!?…"
+_MIN_PROSE_WORDS = 3
+_LONG_ENOUGH_WITHOUT_PUNCTUATION = 15
+_HTML_HINT = re.compile(r"<(p|div|html|body|article|br|span|h[1-6])\b[^>]*>", re.IGNORECASE)
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_PREFIX = re.compile(r"^\s{0,3}(>\s?|[-*+]\s+|\d+[.)]\s+)")
+
+
+@dataclass(frozen=True)
+class CleanArticle:
+    """What ingestion keeps of a page: its headline, photo captions and body paragraphs in order."""
+
+    title: str | None
+    captions: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+
+
+def normalize_text(text: str) -> str:
+    """Unify line endings, spaces and Unicode forms; drop control and zero-width characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub("", text)
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+class _TextFromHtml(HTMLParser):
+    _BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "figcaption",
+            "blockquote",
+        ]
+    )
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data.replace("\n", " "))
+
+
+def html_to_text(html: str) -> str:
+    """Text of an HTML document, one blank line between block elements; scripts and styles dropped."""
+    parser = _TextFromHtml()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when markup tags, not prose, make up the page (HTML pasted as text)."""
+    return len(_HTML_HINT.findall(text[:20000])) >= 3
+
+
+def word_count(text: str) -> int:
+    """Words made of letters: timecodes, slashes and numbers alone don't count."""
+    return len(_WORD.findall(text))
+
+
+def ends_a_sentence(text: str) -> bool:
+    """True when the text ends like a sentence, closing quotes and brackets aside."""
+    stripped = text.rstrip().rstrip(_CLOSERS)
+    return bool(stripped) and stripped[-1] in _TERMINAL
+
+
+def is_prose(text: str) -> bool:
+    """True for text written in sentences; false for furniture such as '0:00', 'AP' or 'Next Up:'."""
+    words = word_count(text)
+    if words < _MIN_PROSE_WORDS:
+        return False
+    if _URL_OR_EMAIL.search(text) and words < _LONG_ENOUGH_WITHOUT_PUNCTUATION:
+        return False
+    return ends_a_sentence(text) or words >= _LONG_ENOUGH_WITHOUT_PUNCTUATION
+
+
+def _is_wrapped(line: str, following: str) -> bool:
+    """True when `following` continues `line` (hard-wrapped text), rather than starting a new unit."""
+    if not line or not following or ends_a_sentence(line):
+        return False
+    return (
+        following[0].islower()
+        or line.endswith((",", ";", "-", "–", "—"))
+        or (word_count(line) >= 8 and not line.endswith(":"))
+    )
+
+
+def _units(block: str) -> list[str]:
+    """The lines of a block, with hard-wrapped lines joined back into one unit."""
+    units: list[str] = []
+    for line in block.split("\n"):
+        if not line:
+            continue
+        if units and _is_wrapped(units[-1], line):
+            units[-1] = f"{units[-1]} {line}"
+        else:
+            units.append(line)
+    return units
+
+
+def _strip_markdown(line: str) -> str:
+    line = _MD_IMAGE.sub("", line)
+    line = _MD_LINK.sub(r"\1", line)
+    line = _MD_PREFIX.sub("", line)
+    return _MD_EMPHASIS.sub(r"\2", line)
+
+
+def _markdown_title(text: str) -> tuple[str | None, str]:
+    """The first Markdown heading (if any) and the text with headings and markup removed."""
+    title: str | None = None
+    lines: list[str] = []
+    for line in text.split("\n"):
+        heading = _MD_HEADING.match(line)
+        if heading:
+            title = title or _strip_markdown(heading.group(1)).strip() or None
+            lines.append("")  # a heading ends a paragraph
+        else:
+            lines.append(_strip_markdown(line))
+    return title, "\n".join(lines)
+
+
+def _headline(blocks: list[list[str]]) -> str | None:
+    """The longest one-line block before the first paragraph that reads like a headline."""
+    candidates: list[str] = []
+    for units in blocks:
+        if any(is_prose(unit) for unit in units):
+            break
+        if len(units) == 1:
+            line = units[0]
+            if word_count(line) >= 3 and not line.endswith(":") and not _URL_OR_EMAIL.search(line):
+                candidates.append(line)
+    return max(candidates, key=word_count, default=None)
+
+
+def clean_article(text: str, *, markdown: bool = False) -> CleanArticle:
+    """Split a pasted page into headline, captions and paragraphs, dropping the page furniture.
+
+    A caption is the single sentence-written unit of a block that otherwise holds furniture
+    (a photo credit), placed before the first paragraph.
+    """
+    text = normalize_text(text)
+    if looks_like_html(text):
+        text = normalize_text(html_to_text(text))
+    title = None
+    if markdown:
+        title, text = _markdown_title(text)
+    blocks = [_units(block) for block in _BLANK_LINES.split(text)]
+    blocks = [units for units in blocks if units]
+    title = title or _headline(blocks)
+
+    captions: list[str] = []
+    paragraphs: list[str] = []
+    for units in blocks:
+        prose = [unit for unit in units if is_prose(unit) and unit != title]
+        if not paragraphs and len(prose) == 1 and len(units) > 1:
+            captions.append(prose[0])
+        else:
+            paragraphs.extend(prose)
+    return CleanArticle(title=title, captions=tuple(captions), paragraphs=tuple(paragraphs))

@@ -1,0 +1,199 @@
+"""BM25 over stemmed words: the lexical half of hybrid search, strong where a question shares the
+article's rare words (names, numbers) and the dense model is vague.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "s",
+        "t",
+        "don",
+    ]
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed content words ("arrests" → "arrest"), stopwords dropped."""
+    words = [word for word in _TOKEN.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
+    return _stemmer().stemWords(words)
+
+
+class Bm25:
+    """Okapi BM25 over a fixed list of documents; scores every document for a query."""
+
+    def __init__(self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+        tokenized = [Counter(tokenize(document)) for document in documents]
+        lengths = np.array([sum(counts.values()) for counts in tokenized], dtype=np.float32)
+        average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+        self._size = len(documents)
+        # term -> (document ids, BM25 weight of the term in each), precomputed once
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for doc_id, counts in enumerate(tokenized):
+            norm = k1 * (1 - b + b * lengths[doc_id] / average)
+            for term, tf in counts.items():
+                ids, weights = postings.setdefault(term, ([], []))
+                ids.append(doc_id)
+                weights.append(tf * (k1 + 1) / (tf + norm))
+        self._postings = {
+            term: (
+                np.array(ids, dtype=np.int64),
+                np.array(weights, dtype=np.float32)
+                * math.log(1 + (self._size - len(ids) + 0.5) / (len(ids) + 0.5)),
+            )
+            for term, (ids, weights) in postings.items()
+        }
+
+    def __len__(self) -> int:
+        return self._size
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for `query` (zeros where no term matches)."""
+        out = np.zeros(self._size, dtype=np.float32)
+        for term in set(tokenize(query)):
+            posting = self._postings.get(term)
+            if posting is not None:
+                out[posting[0]] += posting[1]
+        return out

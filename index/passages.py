@@ -1,0 +1,107 @@
+"""Passages: the unit the index stores and an answer cites, and the sentence splitter they share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+Kind = Literal["body", "caption"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of an article's own words, with where it came from.
+
+    `paragraph` counts body paragraphs from 1, as a reader does; a photo caption has paragraph 0.
+    A paragraph too long for the model is split into parts (`part` from 0) that share its number.
+    """
+
+    text: str
+    article: str
+    source: str
+    paragraph: int
+    kind: Kind = "body"
+    part: int = 0
+
+    @property
+    def citation(self) -> str:
+        """How a reader finds it: `Title · ¶3` or `Title · photo caption`."""
+        where = "photo caption" if self.kind == "caption" else f"¶{self.paragraph}"
+        return f"{self.article} · {where}"
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences (abbreviation-aware: "Aug. 31", "U.S.", "Mr.")."""
+    text = text.strip()
+    if not text:
+        return []
+    sentences = [s.strip() for s in _segmenter().segment(text)]
+    return [s for s in sentences if s]
+
+
+def _pack(units: list[str], sizes: list[int], max_tokens: int) -> list[str]:
+    """Greedily join consecutive units while their summed size fits."""
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
+    for unit, size in zip(units, sizes, strict=True):
+        if current and used + size > max_tokens:
+            pieces.append(" ".join(current))
+            current, used = [], 0
+        current.append(unit)
+        used += size
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def fit_to_window(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> list[str]:
+    """Split `text` at sentence boundaries into pieces of at most about `max_tokens` model tokens.
+
+    Nothing is dropped: a single sentence longer than the window is cut between words. Sizes are
+    summed per sentence (and per word inside an over-long one), so the cost stays linear.
+    """
+    if count_tokens(text) <= max_tokens:
+        return [text]
+    units: list[str] = []
+    sizes: list[int] = []
+    for sentence in split_sentences(text):
+        size = count_tokens(sentence)
+        if size <= max_tokens:
+            units.append(sentence)
+            sizes.append(size)
+            continue
+        # A "word" longer than the window (a pasted URL, base64) is cut into character runs, which
+        # the tokenizer can never turn into more tokens than characters.
+        words = [
+            chunk
+            for word in sentence.split()
+            for chunk in (
+                [word]
+                if len(word) <= max_tokens
+                else [word[i : i + max_tokens] for i in range(0, len(word), max_tokens)]
+            )
+        ]
+        word_sizes = [max(1, count_tokens(word)) for word in words]
+        for part in _pack(words, word_sizes, max_tokens):
+            units.append(part)
+            sizes.append(count_tokens(part))
+    return _pack(units, sizes, max_tokens)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def count_words(text: str) -> int:
+    """A model-free token count (words), for tests and the fake embedder."""
+    return len(_WORD.findall(text))

@@ -1,0 +1,224 @@
+"""Questions in, `Answer`s out: hybrid search (dense FAISS + BM25) over an in-memory index.
+
+The index a `Retriever` serves is an immutable `SearchIndex`; a reindex builds a new one and swaps
+the reference, so questions asked meanwhile are answered from the old one, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.aliases import expand_acronyms
+from index.answer import Answer, Confidence, Hit
+from index.build import BuildStats, rebuild
+from index.embedding import Embedder
+from index.lexical import Bm25
+from index.settings import IndexSettings
+from index.store import IndexData
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+EMPTY_QUESTION = "Please ask a question about the article."
+SHORTENED_QUESTION = f"Your question was shortened to its first {MAX_QUESTION_CHARS} characters."
+
+# Cosine between a question and its best passage or sentence (all-MiniLM-L6-v2). Measured on the
+# dev set (docs/retrieval.md): off-topic questions score below ~0.13, answerable ones above ~0.19.
+NONE_BELOW = 0.16
+HIGH_FROM = 0.56
+LEXICAL_WEIGHT = 0.3  # weight of BM25's z-score against the dense z-score in the fused ranking
+DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
+LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_question(raw: str) -> tuple[str, str | None]:
+    """Collapse whitespace, drop control and invisible characters, cap the length.
+
+    Returns the question and a notice for the asker (or None).
+    """
+    text = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
+        for ch in raw
+        if unicodedata.category(ch) != "Cf"
+    )
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) <= MAX_QUESTION_CHARS:
+        return text, None
+    cut = text[:MAX_QUESTION_CHARS]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut[MAX_QUESTION_CHARS // 2 :] else cut
+    return cut, SHORTENED_QUESTION
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
+
+
+def confidence_for(cosine: float) -> Confidence:
+    """How sure we are, from the cosine of the best passage or sentence."""
+    if cosine < NONE_BELOW:
+        return "none"
+    return "high" if cosine >= HIGH_FROM else "low"
+
+
+class SearchIndex:
+    """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages."""
+
+    def __init__(self, data: IndexData) -> None:
+        import faiss
+
+        self.data = data
+        if data.search_index is not None:
+            self._faiss = data.search_index
+        else:
+            self._faiss = faiss.IndexFlatIP(data.manifest.dimension)
+            self._faiss.add(data.vectors)
+        self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
+        self._acronyms = data.manifest.acronyms
+        self._bm25 = Bm25([expand_acronyms(p.text, self._acronyms) for p in data.passages])
+        # rows of each passage's units: the passage vector first, then its sentences
+        self._rows: list[list[int]] = [[] for _ in data.passages]
+        for row, unit in enumerate(data.units):
+            self._rows[unit.passage].append(row)
+
+    @property
+    def passage_count(self) -> int:
+        return len(self.data.passages)
+
+    def question_text(self, question: str) -> str:
+        """The question as the model and BM25 should read it (acronyms spelled out)."""
+        return expand_acronyms(question, self._acronyms)
+
+    def search(self, question: str, vector: np.ndarray, k: int) -> tuple[Confidence, list[Hit]]:
+        """Rank passages for one question whose embedding is `vector`."""
+        fetch = min(DENSE_CANDIDATES, self._faiss.ntotal)
+        _, rows = self._faiss.search(vector.reshape(1, -1), fetch)
+        candidates = {int(self._owners[row]) for row in rows[0] if row >= 0}
+        lexical = self._bm25.scores(self.question_text(question))
+        top_lexical = np.argsort(-lexical)[:LEXICAL_CANDIDATES]
+        candidates.update(int(p) for p in top_lexical if lexical[p] > 0)
+        ids = np.array(sorted(candidates), dtype=np.int64)
+
+        dense = np.array([self._best_unit(p, vector)[1] for p in ids], dtype=np.float32)
+        fused = _zscore(dense) + LEXICAL_WEIGHT * _zscore(lexical[ids])
+        order = np.argsort(-fused, kind="stable")
+        best_cosine = float(dense.max())
+        confidence = confidence_for(best_cosine)
+        if confidence == "none":
+            return confidence, []
+        hits = []
+        for position in order[:k]:
+            passage = int(ids[position])
+            key_row, _ = self._best_unit(passage, vector, sentences_only=True)
+            hits.append(
+                Hit(
+                    passage=self.data.passages[passage],
+                    score=float(fused[position]),
+                    key_sentence=self.data.units[key_row].text,
+                )
+            )
+        return confidence, hits
+
+    def _best_unit(
+        self, passage: int, vector: np.ndarray, *, sentences_only: bool = False
+    ) -> tuple[int, float]:
+        """The row of the passage's closest unit and its cosine."""
+        rows = self._rows[passage]
+        if sentences_only and len(rows) > 1:
+            rows = rows[1:]
+        cosines = self.data.vectors[rows] @ vector
+        best = int(np.argmax(cosines))
+        return rows[best], float(cosines[best])
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What /about and the terminal banner tell about the index being served."""
+
+    titles: tuple[str, ...]
+    passages: int
+    built_at: str
+    model: str
+
+
+class ReindexRunning(Exception):
+    """A reindex was asked for while another one is still running."""
+
+
+class Retriever:
+    """Answers questions from the index it holds; `reindex` rebuilds it and swaps it in atomically."""
+
+    def __init__(self, embedder: Embedder, data: IndexData, *, settings: IndexSettings | None = None) -> None:
+        self.embedder = embedder
+        self.settings = settings or IndexSettings()
+        self._index = SearchIndex(data)
+        self._reindexing = threading.Lock()
+
+    @property
+    def reindexing(self) -> bool:
+        """True while a reindex is running."""
+        return self._reindexing.locked()
+
+    def reindex(self) -> BuildStats:
+        """Re-read ARTICLES_DIR, rebuild (reusing unchanged embeddings), save, and serve the result.
+
+        One at a time: raises `ReindexRunning` if another is under way. On failure the current index
+        keeps serving and the error (e.g. `ArticleError`) propagates.
+        """
+        if not self._reindexing.acquire(blocking=False):
+            raise ReindexRunning("a reindex is already running")
+        try:
+            data, stats = rebuild(self.settings, self.embedder, self._index.data)
+            self.swap(data)
+            return stats
+        finally:
+            self._reindexing.release()
+
+    @property
+    def info(self) -> IndexInfo:
+        manifest = self._index.data.manifest
+        return IndexInfo(
+            titles=tuple(article["title"] for article in manifest.articles),
+            passages=self._index.passage_count,
+            built_at=manifest.built_at,
+            model=manifest.model,
+        )
+
+    @property
+    def data(self) -> IndexData:
+        return self._index.data
+
+    def swap(self, data: IndexData) -> None:
+        """Serve `data` from now on (questions in flight finish on the old index)."""
+        self._index = SearchIndex(data)
+
+    def ask(self, question: str, k: int = 3) -> Answer:
+        """Answer one question with up to `k` passages, best first."""
+        return self.ask_many([question], k)[0]
+
+    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+        """Answer several questions with one batched embedding call."""
+        started = time.perf_counter()
+        index = self._index  # one snapshot for the whole batch
+        normalized = [normalize_question(q) for q in questions]
+        to_embed = [index.question_text(text) for text, _ in normalized if text]
+        vectors = iter(self.embedder.embed(to_embed)) if to_embed else iter(())
+        answers: list[Answer] = []
+        for text, notice in normalized:
+            if not text:
+                answers.append(Answer(question="", confidence="none", hits=(), notice=EMPTY_QUESTION))
+                continue
+            confidence, hits = index.search(text, next(vectors), max(1, k))
+            answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
+        took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
+        return [Answer(a.question, a.confidence, a.hits, took_ms=took_ms, notice=a.notice) for a in answers]

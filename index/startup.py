@@ -1,0 +1,61 @@
+"""Getting a `Retriever` ready: load the model and the saved index, rebuilding the index when it is
+missing, stale (articles or model changed) or unreadable."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from index.articles import article_files
+from index.build import BuildStats, rebuild
+from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model_path
+from index.retriever import Retriever
+from index.settings import IndexSettings
+from index.store import IndexData, IndexStore, IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def load_embedder(settings: IndexSettings) -> Embedder:
+    """The embedding model named by EMBEDDING_MODEL, or the packaged all-MiniLM-L6-v2."""
+    return SentenceTransformerEmbedder(resolve_model_path(settings.embedding_model))
+
+
+def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> str | None:
+    """Why `data` no longer matches the articles and model (None when it still does)."""
+    if data.manifest.model != embedder.identity:
+        return f"the model changed ({data.manifest.model} → {embedder.identity})"
+    built = {article["source"]: article["digest"] for article in data.manifest.articles}
+    current: dict[str, str] = {}
+    for path in article_files(settings.articles_dir):
+        current[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    changed = sorted(name for name in current if name in built and current[name] != built[name])
+    added = sorted(current.keys() - built.keys())
+    removed = sorted(built.keys() - current.keys())
+    if not (changed or added or removed):
+        return None
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (("changed:", changed), ("added:", added), ("removed:", removed))
+        if names
+    ]
+    return "the articles changed (" + "; ".join(parts) + ")"
+
+
+def open_retriever(
+    settings: IndexSettings, embedder: Embedder | None = None
+) -> tuple[Retriever, BuildStats | None]:
+    """A ready `Retriever`, and the stats of the build if one was needed."""
+    embedder = embedder or load_embedder(settings)
+    store = IndexStore(settings.index_dir)
+    previous: IndexData | None = None
+    try:
+        previous = store.load()
+        reason = staleness(previous, settings, embedder)
+    except IndexUnavailable as why:
+        reason = str(why)
+    if reason is None and previous is not None:
+        return Retriever(embedder, previous, settings=settings), None
+    log.info("rebuilding the index: %s", reason)
+    data, stats = rebuild(settings, embedder, previous)
+    return Retriever(embedder, data, settings=settings), stats

@@ -1,0 +1,224 @@
+"""The index on disk: a directory of plain files, written atomically, checked before it is served.
+
+    INDEX_DIR/
+      manifest.json    schema, model, articles (with hashes), build time, file checksums
+      passages.jsonl   one passage per line, with its article and paragraph
+      units.jsonl      one line per vector: the passage it belongs to, the text embedded, its hash
+      vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache
+      index.faiss      the FAISS index over those vectors (inner product = cosine)
+
+A build is written to a temporary directory beside INDEX_DIR and renamed into place, so a crash
+mid-build leaves the previous index as it was. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.passages import Passage
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_FILES = ("passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss")
+
+
+class IndexUnavailable(Exception):
+    """The index on disk can't be served as it is (missing, unreadable, stale); says why."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One vector of the index: a whole passage or one sentence of it."""
+
+    passage: int
+    text: str
+    key: str  # sha256 of the model identity and the exact text embedded: the embedding cache key
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from and with."""
+
+    schema: int
+    model: str
+    dimension: int
+    articles: tuple[dict[str, str], ...]  # {"source", "title", "digest"}
+    built_at: str
+    acronyms: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            schema=int(data["schema"]),
+            model=str(data["model"]),
+            dimension=int(data["dimension"]),
+            articles=tuple(dict(article) for article in data["articles"]),
+            built_at=str(data["built_at"]),
+            acronyms=dict(data.get("acronyms", {})),
+            checksums=dict(data.get("checksums", {})),
+        )
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """A complete index in memory: what `IndexStore` saves and loads."""
+
+    manifest: Manifest
+    passages: tuple[Passage, ...]
+    units: tuple[Unit, ...]
+    vectors: np.ndarray
+    # The FAISS index over `vectors` as read from disk; None means "build one from `vectors`".
+    search_index: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.units) != len(self.vectors):
+            raise ValueError(f"{len(self.units)} units but {len(self.vectors)} vectors")
+        if not self.passages:
+            raise ValueError("an index needs at least one passage")
+        if any(not 0 <= unit.passage < len(self.passages) for unit in self.units):
+            raise ValueError("a unit points at a passage that does not exist")
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class IndexStore:
+    """Saves and loads `IndexData` under one directory (INDEX_DIR)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._previous = directory.with_name(directory.name + ".previous")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise writers across processes (the bot and a `reindex` from the shell)."""
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.directory.with_name(f".{self.directory.name}.lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def save(self, data: IndexData) -> None:
+        """Write `data` beside INDEX_DIR, then rename it into place."""
+        import faiss
+
+        parent = self.directory.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.tmp-", dir=parent))
+        try:
+            _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in data.passages))
+            _write_jsonl(staging / "units.jsonl", (asdict(u) for u in data.units))
+            np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
+            flat = faiss.IndexFlatIP(data.manifest.dimension)
+            flat.add(data.vectors)
+            faiss.write_index(flat, str(staging / "index.faiss"))
+            checksums = {name: _sha256(staging / name) for name in _FILES}
+            manifest = {**asdict(data.manifest), "checksums": checksums}
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            for name in (*_FILES, "manifest.json"):
+                with (staging / name).open("rb") as handle:
+                    os.fsync(handle.fileno())
+            self._swap_in(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _swap_in(self, staging: Path) -> None:
+        # Two renames: INDEX_DIR → INDEX_DIR.previous, staging → INDEX_DIR. A crash between them
+        # leaves only .previous, which `load` renames back.
+        if self.directory.exists():
+            shutil.rmtree(self._previous, ignore_errors=True)
+            os.rename(self.directory, self._previous)
+        os.rename(staging, self.directory)
+        _fsync_dir(self.directory.parent)
+        shutil.rmtree(self._previous, ignore_errors=True)
+
+    def _remove_leftovers(self) -> None:
+        """Delete staging directories that a crashed build left behind."""
+        for stale in self.directory.parent.glob(f".{self.directory.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def load(self) -> IndexData:
+        """The saved index, verified against its manifest; raises `IndexUnavailable` saying why not."""
+        if not self.directory.exists() and self._previous.exists():
+            log.warning("recovering the index from %s (a build was interrupted)", self._previous)
+            os.rename(self._previous, self.directory)
+        if not self.directory.exists():
+            raise IndexUnavailable(f"no index at {self.directory}")
+        try:
+            return self._read()
+        except IndexUnavailable:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            # RuntimeError: FAISS reports a malformed file this way.
+            raise IndexUnavailable(f"the index at {self.directory} is unreadable ({error})") from error
+
+    def _read(self) -> IndexData:
+        import faiss
+
+        manifest_path = self.directory / "manifest.json"
+        if not manifest_path.exists():
+            raise IndexUnavailable(f"the index at {self.directory} has no manifest (incomplete)")
+        manifest = Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+        if manifest.schema != SCHEMA_VERSION:
+            raise IndexUnavailable(
+                f"the index was built by schema {manifest.schema}, this version uses {SCHEMA_VERSION}"
+            )
+        for name in _FILES:
+            if manifest.checksums.get(name) != _sha256(self.directory / name):
+                raise IndexUnavailable(f"{name} does not match the manifest's checksum (corrupt)")
+        passages = tuple(Passage(**row) for row in _read_jsonl(self.directory / "passages.jsonl"))
+        units = tuple(Unit(**row) for row in _read_jsonl(self.directory / "units.jsonl"))
+        vectors = np.load(self.directory / "vectors.npy", allow_pickle=False)
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != manifest.dimension:
+            raise IndexUnavailable(f"vectors.npy has shape {vectors.shape}, not (n, {manifest.dimension})")
+        faiss_index = faiss.read_index(str(self.directory / "index.faiss"))
+        if faiss_index.ntotal != len(vectors) or faiss_index.d != manifest.dimension:
+            raise IndexUnavailable("index.faiss does not match vectors.npy")
+        return IndexData(
+            manifest=manifest,
+            passages=passages,
+            units=units,
+            vectors=vectors,
+            search_index=faiss_index,
+        )
