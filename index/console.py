@@ -1,0 +1,69 @@
+"""The terminal face of the product: readable answers, the chat loop and the `ask` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from itertools import islice
+from typing import TextIO
+
+from index.answer import Answer
+from index.retriever import Retriever
+
+_CONFIDENCE_WORDS = {
+    "high": "Best match",
+    "low": "Closest passages — they may not answer this",
+}
+NOT_COVERED = "The article doesn't seem to cover that. Try asking about something it reports."
+BATCH = 32  # questions embedded together when reading many from stdin
+
+
+def format_answer(answer: Answer, *, color: bool = False) -> str:
+    """An answer as plain text: confidence, then each passage with its citation; the key sentence
+    is wrapped in ** (or bold on a colour terminal)."""
+    if not answer.hits:
+        return answer.notice or NOT_COVERED
+    bold, plain = ("\033[1m", "\033[0m") if color else ("**", "**")
+    lines = [_CONFIDENCE_WORDS[answer.confidence] + ":"]
+    if answer.notice:
+        lines.insert(0, answer.notice)
+    for number, hit in enumerate(answer.hits, start=1):
+        text = hit.passage.text
+        if hit.key_sentence and hit.key_sentence != text and hit.key_sentence in text:
+            text = text.replace(hit.key_sentence, f"{bold}{hit.key_sentence}{plain}", 1)
+        lines.append(f"\n{number}. [{hit.passage.citation}]\n   {text}")
+    return "\n".join(lines)
+
+
+def chat(retriever: Retriever, lines: Iterable[str], out: TextIO, *, prompt: bool) -> None:
+    """Answer one question per line until the input ends."""
+    color = prompt and out.isatty()
+    if prompt:
+        out.write("> ")
+        out.flush()
+    for line in lines:
+        if line.strip():
+            out.write(format_answer(retriever.ask(line), color=color) + "\n\n")
+        if prompt:
+            out.write("> ")
+        out.flush()
+    if prompt:
+        out.write("\n")
+
+
+def ask(retriever: Retriever, questions: Iterable[str], out: TextIO, *, k: int, as_json: bool) -> None:
+    """Answer `questions` in order, a batch at a time; JSON lines or readable text."""
+    stream = (question.rstrip("\n") for question in questions)
+    while batch := list(islice(stream, BATCH)):
+        for answer in retriever.ask_many(batch, k):
+            if as_json:
+                out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            else:
+                out.write(f"Q: {answer.question}\n{format_answer(answer)}\n\n")
+        out.flush()
+
+
+def stdin_questions() -> Iterable[str]:
+    """Lines of standard input, skipping blank ones."""
+    return (line for line in sys.stdin if line.strip())
