@@ -8,12 +8,12 @@ import hashlib
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
-from index.aliases import expand_acronyms, learn_acronyms
+from index.aliases import Aliases, expand_aliases, learn_aliases
 from index.articles import ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.passages import Passage, split_sentences
@@ -59,6 +59,13 @@ def plan_units(passages: list[Passage]) -> list[tuple[int, str]]:
     return units
 
 
+def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
+    """What the model reads for a unit: its words with aliases spelled out (see index.aliases), and
+    a caption marked as one, so "what does the photo show?" finds it."""
+    text = expand_aliases(text, aliases)
+    return f"Photo caption: {text}" if passage.kind == "caption" else text
+
+
 def build_index(
     articles: ArticleSet, embedder: Embedder, previous: IndexData | None = None
 ) -> tuple[IndexData, BuildStats]:
@@ -69,12 +76,12 @@ def build_index(
         passages.extend(article_passages(article, embedder.max_tokens, embedder.count_tokens))
     if not passages:
         raise ValueError("the articles gave no passages")  # load_articles guarantees some
-    acronyms = learn_acronyms(
-        [text for a in articles.articles for text in (a.title, *a.captions, *a.paragraphs)]
+    aliases = learn_aliases(
+        titles=[article.title for article in articles.articles],
+        prose=[text for article in articles.articles for text in (*article.captions, *article.paragraphs)],
     )
     planned = plan_units(passages)
-    # What the model reads: the text with its acronyms spelled out (see index.aliases).
-    embedded_texts = [expand_acronyms(text, acronyms) for _, text in planned]
+    embedded_texts = [model_text(text, passages[number], aliases) for number, text in planned]
     keys = [_cache_key(embedder.identity, text) for text in embedded_texts]
 
     cache: dict[str, np.ndarray] = {}
@@ -93,7 +100,7 @@ def build_index(
         dimension=embedder.dimension,
         articles=tuple({"source": a.source, "title": a.title, "digest": a.digest} for a in articles.articles),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        acronyms=acronyms,
+        aliases=asdict(aliases),
     )
     units = tuple(
         Unit(passage=number, text=text, key=key) for (number, text), key in zip(planned, keys, strict=True)

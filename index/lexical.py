@@ -158,7 +158,7 @@ def _stemmer():
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words ("arrests" → "arrest"), stopwords dropped."""
     words = [word for word in _TOKEN.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
-    return _stemmer().stemWords(words)
+    return [stem[:6] for stem in _stemmer().stemWords(words)]
 
 
 class Bm25:
@@ -188,6 +188,11 @@ class Bm25:
 
     def __len__(self) -> int:
         return self._size
+
+    def coverage(self, query: str) -> float:
+        """The share of the query's distinct terms that occur in some document (0 when it has none)."""
+        terms = set(tokenize(query))
+        return sum(term in self._postings for term in terms) / len(terms) if terms else 0.0
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros where no term matches)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.aliases import expand_acronyms
+from index.aliases import Aliases, expand_acronyms
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, rebuild
 from index.embedding import Embedder
@@ -34,7 +34,9 @@ SHORTENED_QUESTION = f"Your question was shortened to its first {MAX_QUESTION_CH
 # dev set (docs/retrieval.md): off-topic questions score below ~0.13, answerable ones above ~0.19.
 NONE_BELOW = 0.16
 HIGH_FROM = 0.56
-LEXICAL_WEIGHT = 0.3  # weight of BM25's z-score against the dense z-score in the fused ranking
+# Weight of BM25's z-score against the dense z-score, scaled by the square of the share of the
+# question's words the articles use at all: a paraphrase sharing few words gets little lexical say.
+LEXICAL_WEIGHT = 0.5
 DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
 LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
 
@@ -84,8 +86,9 @@ class SearchIndex:
             self._faiss = faiss.IndexFlatIP(data.manifest.dimension)
             self._faiss.add(data.vectors)
         self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
-        self._acronyms = data.manifest.acronyms
-        self._bm25 = Bm25([expand_acronyms(p.text, self._acronyms) for p in data.passages])
+        aliases = Aliases(**data.manifest.aliases)
+        self._acronyms = aliases.acronyms
+        self._bm25 = Bm25([self._lexical_text(p.text) for p in data.passages])
         # rows of each passage's units: the passage vector first, then its sentences
         self._rows: list[list[int]] = [[] for _ in data.passages]
         for row, unit in enumerate(data.units):
@@ -96,21 +99,27 @@ class SearchIndex:
         return len(self.data.passages)
 
     def question_text(self, question: str) -> str:
-        """The question as the model and BM25 should read it (acronyms spelled out)."""
+        """The question as the model should read it (acronyms spelled out)."""
         return expand_acronyms(question, self._acronyms)
+
+    def _lexical_text(self, text: str) -> str:
+        """Text as BM25 should count it: a spelled-out name also counts as its acronym."""
+        return expand_acronyms(text, self._acronyms, spell_out=False)
 
     def search(self, question: str, vector: np.ndarray, k: int) -> tuple[Confidence, list[Hit]]:
         """Rank passages for one question whose embedding is `vector`."""
         fetch = min(DENSE_CANDIDATES, self._faiss.ntotal)
         _, rows = self._faiss.search(vector.reshape(1, -1), fetch)
         candidates = {int(self._owners[row]) for row in rows[0] if row >= 0}
-        lexical = self._bm25.scores(self.question_text(question))
+        query = self._lexical_text(question)
+        lexical = self._bm25.scores(query)
+        lexical_weight = LEXICAL_WEIGHT * self._bm25.coverage(query) ** 2
         top_lexical = np.argsort(-lexical)[:LEXICAL_CANDIDATES]
         candidates.update(int(p) for p in top_lexical if lexical[p] > 0)
         ids = np.array(sorted(candidates), dtype=np.int64)
 
         dense = np.array([self._best_unit(p, vector)[1] for p in ids], dtype=np.float32)
-        fused = _zscore(dense) + LEXICAL_WEIGHT * _zscore(lexical[ids])
+        fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
         order = np.argsort(-fused, kind="stable")
         best_cosine = float(dense.max())
         confidence = confidence_for(best_cosine)

@@ -32,7 +32,7 @@ from index.passages import Passage
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _FILES = ("passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss")
 
 
@@ -58,7 +58,7 @@ class Manifest:
     dimension: int
     articles: tuple[dict[str, str], ...]  # {"source", "title", "digest"}
     built_at: str
-    acronyms: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # see index.aliases.Aliases
     checksums: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,7 +69,7 @@ class Manifest:
             dimension=int(data["dimension"]),
             articles=tuple(dict(article) for article in data["articles"]),
             built_at=str(data["built_at"]),
-            acronyms=dict(data.get("acronyms", {})),
+            aliases={kind: dict(table) for kind, table in data.get("aliases", {}).items()},
             checksums=dict(data.get("checksums", {})),
         )
 
