@@ -22,6 +22,7 @@ _CLOSERS = "\"'”’)]»"
 _TERMINAL = ".!?…"
 _MIN_PROSE_WORDS = 3
 _LONG_ENOUGH_WITHOUT_PUNCTUATION = 15
+_WRAPPED_SHARE = 0.7  # a hard-wrapped line is at least this share of its block's longest line
 _HTML_HINT = re.compile(r"<(p|div|html|body|article|br|span|h[1-6])\b[^>]*>", re.IGNORECASE)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -128,24 +129,27 @@ def is_prose(text: str) -> bool:
     return ends_a_sentence(text) or words >= _LONG_ENOUGH_WITHOUT_PUNCTUATION
 
 
-def _is_wrapped(line: str, following: str) -> bool:
-    """True when `following` continues `line` (hard-wrapped text), rather than starting a new unit."""
-    if not line or not following or ends_a_sentence(line):
+def _is_wrapped(unit: str, line: str, following: str, width: int) -> bool:
+    """True when `following` continues `unit`, whose last line is `line` (hard-wrapped text), rather
+    than starting a new unit. `width` is the length of the block's longest line."""
+    if not unit or not following or ends_a_sentence(unit):
         return False
     return (
         following[0].islower()
-        or line.endswith((",", ";", "-", "–", "—"))
-        or (word_count(line) >= 8 and not line.endswith(":"))
+        or unit.endswith((",", ";", "-", "–", "—"))
+        # A wrapped line runs nearly to the wrap width; a headline or a contact line above a
+        # paragraph written on one line is far shorter than that paragraph.
+        or (word_count(unit) >= 8 and len(line) >= _WRAPPED_SHARE * width and not unit.endswith(":"))
     )
 
 
 def _units(block: str) -> list[str]:
     """The lines of a block, with hard-wrapped lines joined back into one unit."""
+    lines = [line for line in block.split("\n") if line]
+    width = max((len(line) for line in lines), default=0)
     units: list[str] = []
-    for line in block.split("\n"):
-        if not line:
-            continue
-        if units and _is_wrapped(units[-1], line):
+    for previous, line in zip(["", *lines], lines, strict=False):
+        if units and _is_wrapped(units[-1], previous, line, width):
             units[-1] = f"{units[-1]} {line}"
         else:
             units.append(line)
