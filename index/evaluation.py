@@ -41,6 +41,8 @@ class EvalReport:
     off_topic: int
     near_topic: int
     misses: tuple[str, ...] = field(default=())
+    high_answers: int = 0  # answerable questions answered with confidence "high"
+    high_correct: int = 0  # … of which the first passage is correct
 
     def table(self) -> str:
         """The metrics as aligned text lines."""
@@ -51,6 +53,7 @@ class EvalReport:
             ("off-topic abstention", f"{self.off_topic_abstention:.3f} ({self.off_topic} questions)"),
             ("false abstention", f"{self.false_abstention:.3f} ({self.answerable} questions)"),
             ("near-topic answered high", f"{self.near_topic_high} of {self.near_topic}"),
+            ("high answers correct", f"{self.high_correct} of {self.high_answers}"),
         ]
         return "\n".join(f"{name:<26}{value}" for name, value in rows)
 
@@ -89,6 +92,7 @@ def is_correct(text: str, evidence: Sequence[str]) -> bool:
 def score(questions: Sequence[EvalQuestion], answers: Sequence[Answer]) -> EvalReport:
     """Compute the metrics for answers given to `questions` (same order)."""
     r1 = r3 = mrr = false_none = off_none = near_high = 0.0
+    high_answers = high_correct = 0
     answerable = off_topic = near_topic = 0
     misses: list[str] = []
     for item, answer in zip(questions, answers, strict=True):
@@ -101,6 +105,9 @@ def score(questions: Sequence[EvalQuestion], answers: Sequence[Answer]) -> EvalR
             ranks = [
                 i for i, hit in enumerate(answer.hits[:3]) if is_correct(hit.passage.text, item.evidence)
             ]
+            if answer.confidence == "high":
+                high_answers += 1
+                high_correct += bool(ranks) and ranks[0] == 0
             if ranks:
                 r1 += ranks[0] == 0
                 r3 += 1
@@ -129,4 +136,6 @@ def score(questions: Sequence[EvalQuestion], answers: Sequence[Answer]) -> EvalR
         off_topic=off_topic,
         near_topic=near_topic,
         misses=tuple(misses),
+        high_answers=high_answers,
+        high_correct=high_correct,
     )

@@ -30,10 +30,13 @@ MAX_QUESTION_CHARS = 500
 EMPTY_QUESTION = "Please ask a question about the article."
 SHORTENED_QUESTION = f"Your question was shortened to its first {MAX_QUESTION_CHARS} characters."
 
-# Cosine between a question and its best passage or sentence (all-MiniLM-L6-v2). Measured on the
-# dev set (docs/retrieval.md): off-topic questions score below ~0.13, answerable ones above ~0.19.
-NONE_BELOW = 0.16
-HIGH_FROM = 0.56
+# Calibrated on the dev set with all-MiniLM-L6-v2 (docs/retrieval.md). "none": no passage or sentence
+# reaches this cosine (off-topic questions scored ≤ 0.12, answerable ones ≥ 0.24: the midpoint).
+NONE_BELOW = 0.18
+# "high": the first passage is close (cosine) and clearly ahead of the second (fused z-score gap);
+# a near-topic question the article doesn't answer tends to match several passages about equally.
+HIGH_FROM = 0.55
+HIGH_MARGIN = 0.5
 # Weight of BM25's z-score against the dense z-score, scaled by the square of the share of the
 # question's words the articles use at all: a paraphrase sharing few words gets little lexical say.
 LEXICAL_WEIGHT = 0.5
@@ -66,11 +69,12 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
-def confidence_for(cosine: float) -> Confidence:
-    """How sure we are, from the cosine of the best passage or sentence."""
-    if cosine < NONE_BELOW:
+def confidence_for(best_cosine: float, first_cosine: float, margin: float) -> Confidence:
+    """How sure we are: from the best cosine of any candidate, the cosine of the passage ranked
+    first, and how far ahead of the second that passage is."""
+    if best_cosine < NONE_BELOW:
         return "none"
-    return "high" if cosine >= HIGH_FROM else "low"
+    return "high" if first_cosine >= HIGH_FROM and margin >= HIGH_MARGIN else "low"
 
 
 class SearchIndex:
@@ -121,8 +125,8 @@ class SearchIndex:
         dense = np.array([self._best_unit(p, vector)[1] for p in ids], dtype=np.float32)
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
         order = np.argsort(-fused, kind="stable")
-        best_cosine = float(dense.max())
-        confidence = confidence_for(best_cosine)
+        margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float("inf")
+        confidence = confidence_for(float(dense.max()), float(dense[order[0]]), margin)
         if confidence == "none":
             return confidence, []
         hits = []
