@@ -7,6 +7,7 @@ written in sentences; an article's paragraphs are.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -177,16 +178,23 @@ def _markdown_title(text: str) -> tuple[str | None, str]:
     return title, "\n".join(lines)
 
 
+def _reads_like_headline(line: str) -> bool:
+    return word_count(line) >= 3 and not line.endswith(":") and not _URL_OR_EMAIL.search(line)
+
+
 def _headline(blocks: list[list[str]]) -> str | None:
-    """The longest one-line block before the first paragraph that reads like a headline."""
+    """The longest one-line block before the first paragraph that reads like a headline; failing
+    that (a page pasted without blank lines), the longest such line above the first paragraph."""
     candidates: list[str] = []
+    above_first_paragraph: list[str] = []
     for units in blocks:
         if any(is_prose(unit) for unit in units):
+            above_first_paragraph = list(itertools.takewhile(lambda unit: not is_prose(unit), units))
             break
-        if len(units) == 1:
-            line = units[0]
-            if word_count(line) >= 3 and not line.endswith(":") and not _URL_OR_EMAIL.search(line):
-                candidates.append(line)
+        if len(units) == 1 and _reads_like_headline(units[0]):
+            candidates.append(units[0])
+    if not candidates:
+        candidates = [line for line in above_first_paragraph if _reads_like_headline(line)]
     return max(candidates, key=word_count, default=None)
 
 
