@@ -1,0 +1,398 @@
+"""The stand-in works with discord.py's real HTTP and websocket code.
+
+Each test drives a minimal discord.py client defined here (not the product's bot) through the
+stand-in, proving one piece of the protocol end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+from stand_in import DiscordStandIn, rate_limit, server_error
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
+
+MESSAGES = "/channels/{channel_id}/messages"
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+FOLLOWUP = "/webhooks/{application_id}/{token}"
+ORIGINAL = "/webhooks/{application_id}/{token}/messages/@original"
+
+
+def make_bot(*, members: bool = False, message_content: bool = True) -> commands.Bot:
+    """A bare ``commands.Bot`` with a short guild_ready_timeout so on_ready comes quickly."""
+    intents = discord.Intents.default()
+    intents.members = members
+    intents.message_content = message_content
+    return commands.Bot(command_prefix="!", intents=intents, guild_ready_timeout=0.05)
+
+
+async def test_login_ready_and_guild_create_reach_on_ready(stand_in, start_client) -> None:
+    bot = make_bot()
+    ready_guilds: list[list[discord.Guild]] = []
+
+    @bot.event
+    async def on_ready() -> None:
+        ready_guilds.append(list(bot.guilds))
+
+    await start_client(bot)
+
+    world = stand_in.world
+    assert bot.user is not None
+    assert bot.user.id == world.bot.id
+    assert bot.application_id == world.application_id
+    [guilds] = ready_guilds
+    [guild] = guilds
+    assert guild.name == "Article Readers"
+    assert guild.owner_id == world.user("olivia").id
+    assert [c.name for c in guild.text_channels] == ["general", "article-questions"]
+    assert {r.name for r in guild.roles} == {"@everyone", "Admin", "Moderator", "Article Bot"}
+    assert guild.me.guild_permissions.send_messages
+    assert [(r.method, r.path) for r in stand_in.requests] == [
+        ("GET", "/users/@me"),
+        ("GET", "/oauth2/applications/@me"),
+    ]
+    [opened] = stand_in.gateway.opened
+    assert opened.path == "/gateway"
+    assert opened.query == {"v": "10", "encoding": "json", "compress": "zlib-stream"}
+
+
+async def test_members_intent_brings_realistic_members_and_permissions(stand_in, start_client) -> None:
+    bot = await start_client(make_bot(members=True))
+    guild = bot.guilds[0]
+    member = {m.name: m for m in guild.members}
+
+    assert set(member) == {"olivia", "adam", "mona", "rita", "ned", "article-bot"}
+    assert guild.owner == member["olivia"]
+    assert member["adam"].guild_permissions.manage_guild
+    assert not member["adam"].guild_permissions.administrator
+    assert member["mona"].guild_permissions.manage_messages
+    assert not member["mona"].guild_permissions.manage_guild
+    rita = member["rita"].guild_permissions
+    assert rita.send_messages
+    assert rita.use_application_commands
+    assert not rita.administrator
+    assert not rita.manage_guild
+    assert not rita.manage_messages
+    assert member["ned"].display_name == "Ned"
+
+
+async def test_tree_sync_to_guild_puts_validated_commands(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+
+    @bot.tree.command(name="ask", description="Ask the article a question", guild=guild)
+    @app_commands.describe(question="What you want to know")
+    async def ask(interaction: discord.Interaction, question: str, private: bool = False) -> None:
+        await interaction.response.send_message(question, ephemeral=private)
+
+    @bot.tree.context_menu(name="Ask about this", guild=guild)
+    async def ask_about(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.send_message(message.content)
+
+    await start_client(bot)
+    synced = await bot.tree.sync(guild=guild)
+
+    put = await stand_in.wait_for_request("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
+    assert put.operation == "bulk_set_guild_application_commands"
+    assert put.status == 200
+    assert [c["name"] for c in put.body] == ["ask", "Ask about this"]
+    assert {c.name: c.type for c in synced} == {
+        "ask": discord.AppCommandType.chat_input,
+        "Ask about this": discord.AppCommandType.message,
+    }
+    assert all(c.id and c.guild_id == guild.id for c in synced)
+    assert stand_in.invalid == []
+
+
+async def test_message_reply_is_a_validated_post_with_message_reference(stand_in, start_client) -> None:
+    bot = make_bot()
+    seen: list[discord.Message] = []
+
+    @bot.event
+    async def on_message(message: discord.Message) -> None:
+        if message.author.bot:
+            return
+        seen.append(message)
+        await message.reply(f"You said: {message.content}")
+
+    await start_client(bot)
+    posted = await stand_in.post_message("rita", "What is the article about?")
+    post = await stand_in.wait_for_request("POST", MESSAGES)
+
+    [message] = seen
+    assert message.content == "What is the article about?"
+    assert message.author.name == "rita"
+    assert isinstance(message.author, discord.Member)
+    assert post.body["content"] == "You said: What is the article about?"
+    assert int(post.body["message_reference"]["message_id"]) == int(posted["id"])
+    assert post.status == 200
+    assert post.response["type"] == 19  # REPLY
+    assert post.response["referenced_message"]["id"] == posted["id"]
+    assert post.response["author"]["id"] == str(stand_in.world.bot.id)
+    assert stand_in.invalid == []
+
+
+async def test_without_message_content_intent_guild_content_arrives_empty(stand_in, start_client) -> None:
+    bot = make_bot(message_content=False)
+    contents: list[str] = []
+
+    @bot.event
+    async def on_message(message: discord.Message) -> None:
+        contents.append(message.content)
+
+    await start_client(bot)
+    await stand_in.post_message("rita", "no intent, no content")
+    await stand_in.post_message("rita", f"{stand_in.world.bot.mention} mentions still arrive")
+    await stand_in.post_message("dora", "DMs still arrive", dm=True)
+    await stand_in.wait_until(lambda: len(contents) == 3, timeout=2, what="three messages")
+
+    assert contents == ["", f"{stand_in.world.bot.mention} mentions still arrive", "DMs still arrive"]
+
+
+async def test_slash_command_reaches_the_tree_and_answers_via_callback(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    calls: list[tuple[str, str, bool]] = []
+
+    @bot.tree.command(name="ask", description="Ask the article a question", guild=guild)
+    async def ask(interaction: discord.Interaction, question: str, private: bool = False) -> None:
+        calls.append((interaction.user.name, question, interaction.permissions.manage_guild))
+        await interaction.response.send_message(f"Answer to {question}", ephemeral=private)
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    by_rita = await stand_in.slash_command("ask", {"question": "Who?"}, user="rita")
+    by_adam = await stand_in.slash_command("ask", {"question": "Why?", "private": True}, user="adam")
+    await stand_in.wait_for_answer(by_rita)
+    await stand_in.wait_for_answer(by_adam)
+
+    assert calls == [("rita", "Who?", False), ("adam", "Why?", True)]
+    assert by_rita.response_type == 4
+    assert by_rita.original["content"] == "Answer to Who?"
+    assert not by_rita.ephemeral
+    assert by_adam.ephemeral
+    assert by_rita.response_delay is not None
+    assert by_rita.response_delay < 1
+    [callback, _] = stand_in.requests_to("POST", CALLBACK)
+    assert callback.query == {"with_response": "1"}
+    assert callback.response["resource"]["message"]["content"] == "Answer to Who?"
+
+
+async def test_defer_then_followup_and_edit_original(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+
+    @bot.tree.command(name="ask", description="Ask the article a question", guild=guild)
+    async def ask(interaction: discord.Interaction, question: str) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(content=f"Answer: {question}")
+        followup = await interaction.followup.send("Sources: paragraph 3", wait=True)
+        assert followup.content == "Sources: paragraph 3"
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    sent = await stand_in.slash_command("ask", {"question": "When?"})
+    await stand_in.wait_for_request("POST", FOLLOWUP)
+
+    assert sent.response_type == 5
+    assert sent.original["content"] == "Answer: When?"
+    assert not sent.original["flags"] & 128  # no longer "thinking"
+    assert [m["content"] for m in sent.followups] == ["Sources: paragraph 3"]
+    methods = [(r.method, r.operation) for r in stand_in.requests if r.path.startswith(("/int", "/web"))]
+    assert methods == [
+        ("POST", "create_interaction_response"),
+        ("PATCH", "update_original_webhook_message"),
+        ("POST", "execute_webhook"),
+    ]
+
+
+async def test_message_context_menu_gets_the_resolved_message(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    targets: list[tuple[str, str]] = []
+
+    @bot.tree.context_menu(name="Ask about this", guild=guild)
+    async def ask_about(interaction: discord.Interaction, message: discord.Message) -> None:
+        targets.append((message.author.name, message.content))
+        await interaction.response.send_message("Looking into it", ephemeral=True)
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    posted = await stand_in.post_message("ned", "Is the budget figure right?")
+    sent = await stand_in.message_command("Ask about this", posted, user="mona")
+    await stand_in.wait_for_answer(sent)
+
+    assert targets == [("ned", "Is the budget figure right?")]
+    assert sent.ephemeral
+    assert sent.original["interaction_metadata"]["target_message_id"] == posted["id"]
+
+
+async def test_button_press_reaches_the_view_and_updates_the_message(stand_in, start_client) -> None:
+    bot = make_bot()
+    pressed: list[str] = []
+
+    class MoreView(discord.ui.View):
+        @discord.ui.button(label="Show more", custom_id="answer:more")
+        async def more(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+            pressed.append(interaction.user.name)
+            await interaction.response.edit_message(content="The full answer", view=None)
+
+    await start_client(bot)
+    channel = bot.get_channel(stand_in.world.channel("general").id)
+    sent_message = await channel.send("A short answer", view=MoreView(timeout=None))
+    stored = stand_in.messages.by_id[sent_message.id]
+    sent = await stand_in.press_button(stored, "answer:more", user="rita")
+    await stand_in.wait_for_answer(sent)
+
+    assert pressed == ["rita"]
+    assert sent.response_type == 7
+    assert stored["content"] == "The full answer"
+    assert stored["components"] == []
+
+
+async def test_dm_slash_command_has_user_not_member(stand_in, start_client) -> None:
+    bot = make_bot()
+    seen: list[Any] = []
+
+    @bot.tree.command(name="about", description="What this bot does")
+    async def about(interaction: discord.Interaction) -> None:
+        seen.append((type(interaction.user), interaction.guild_id, interaction.context.dm_channel))
+        await interaction.response.send_message("I answer questions about one article.")
+
+    await start_client(bot)
+    await bot.tree.sync()
+    sent = await stand_in.slash_command("about", user="dora", dm=True)
+    await stand_in.wait_for_answer(sent)
+
+    assert seen == [(discord.User, None, True)]
+    assert "member" not in sent.payload
+    assert sent.payload["user"]["username"] == "dora"
+
+
+async def test_close_4000_resumes_and_replays_missed_events(stand_in, start_client) -> None:
+    bot = make_bot()
+    seen: list[str] = []
+    resumed = asyncio.Event()
+
+    @bot.event
+    async def on_message(message: discord.Message) -> None:
+        seen.append(message.content)
+
+    @bot.event
+    async def on_resumed() -> None:
+        resumed.set()
+
+    await start_client(bot)
+    await stand_in.close_gateway(4000)
+    await stand_in.post_message("rita", "sent while the socket was down")
+    session = await stand_in.wait_for_resume()
+    await asyncio.wait_for(resumed.wait(), timeout=2)
+    await stand_in.post_message("rita", "sent after RESUMED")
+    await stand_in.wait_until(lambda: len(seen) == 2, timeout=2, what="both messages")
+
+    assert seen == ["sent while the socket was down", "sent after RESUMED"]
+    assert session.resumes == 1
+    assert [o.path for o in stand_in.gateway.opened] == ["/gateway", "/gateway-resume"]
+    resume = [f for f in stand_in.gateway.received if f.op == 6]
+    assert [f.data["session_id"] for f in resume] == [session.id]
+    assert [f["t"] for f in session.dispatches].count("READY") == 1
+
+
+async def test_429_on_messages_is_retried_and_the_message_arrives_once(stand_in, start_client) -> None:
+    bot = await start_client(make_bot())
+    stand_in.inject(rate_limit("POST", MESSAGES, retry_after=0.2))
+    channel = bot.get_channel(stand_in.world.channel("general").id)
+
+    started = time.monotonic()
+    await channel.send("Answer after a rate limit")
+
+    first, second = stand_in.requests_to("POST", MESSAGES)
+    assert (first.status, second.status) == (429, 200)
+    assert first.fault is not None
+    assert second.fault is None
+    assert second.received_at - first.answered_at >= 0.2
+    assert time.monotonic() - started >= 0.2
+    assert [m["content"] for m in stand_in.messages.from_bot()] == ["Answer after a rate limit"]
+
+
+async def test_502_on_followup_is_retried(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+
+    @bot.tree.command(name="ask", description="Ask the article a question", guild=guild)
+    async def ask(interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        await interaction.followup.send("made it")
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    stand_in.inject(server_error("POST", FOLLOWUP, status=502))
+    sent = await stand_in.slash_command("ask")
+    await stand_in.wait_until(lambda: sent.followups, timeout=4, what="the follow-up")
+
+    assert [r.status for r in stand_in.requests_to("POST", FOLLOWUP)] == [502, 200]
+    assert [m["content"] for m in sent.followups] == ["made it"]
+
+
+async def test_unknown_routes_are_flagged(stand_in, start_client) -> None:
+    bot = await start_client(make_bot())
+
+    with pytest.raises(discord.NotFound):
+        await bot.fetch_guild(stand_in.world.guild.id, with_counts=False)
+
+    [request] = stand_in.unexpected
+    assert (request.method, request.path) == ("GET", f"/guilds/{stand_in.world.guild.id}")
+    assert request.response == {"message": "404: Not Found", "code": 0}
+    with pytest.raises(AssertionError, match=r"unexpected route: GET /guilds/"):
+        stand_in.assert_clean()
+    stand_in.forgive()
+
+
+async def test_answering_twice_or_too_late_is_a_protocol_error(stand_in, start_client) -> None:
+    stand_in.interactions.deadline = 0.3
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    late_errors: list[int] = []
+
+    @bot.tree.command(name="quick", description="Answers at once", guild=guild)
+    async def quick(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("one")
+
+    @bot.tree.command(name="slow", description="Answers too late", guild=guild)
+    async def slow(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(0.4)
+        try:
+            await interaction.response.send_message("late")
+        except discord.NotFound as error:
+            late_errors.append(error.code)
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    answered = await stand_in.wait_for_answer(await stand_in.slash_command("quick"))
+    # discord.py refuses to answer twice itself, so the second answer is sent by hand.
+    url = f"{stand_in.api_base_url}/interactions/{answered.id}/{answered.token}/callback"
+    async with aiohttp.ClientSession() as session:
+        second = await session.post(url, json={"type": 4, "data": {"content": "two"}})
+        assert (second.status, (await second.json())["code"]) == (400, 40060)
+    await stand_in.slash_command("slow")
+    await stand_in.wait_until(lambda: late_errors, timeout=3, what="the late answer's error")
+
+    assert late_errors == [10062]
+    assert len(stand_in.protocol_errors) == 2
+    assert "answered twice" in stand_in.protocol_errors[0]
+    assert "answered after" in stand_in.protocol_errors[1]
+    stand_in.forgive()
+
+
+async def test_stand_in_rejects_unregistered_commands(stand_in: DiscordStandIn) -> None:
+    with pytest.raises(LookupError, match="not registered"):
+        stand_in.interactions.slash_command(
+            "ask", {}, user=stand_in.world.user("rita"), channel=stand_in.world.channel("general")
+        )
