@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
-from index.articles import article_files
+from index.articles import ArticleError, article_files, read_article
 from index.build import BuildStats, rebuild
 from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model_path
 from index.retriever import Retriever
@@ -21,6 +22,16 @@ def load_embedder(settings: IndexSettings) -> Embedder:
     return SentenceTransformerEmbedder(resolve_model_path(settings.embedding_model))
 
 
+def _usable(path: Path) -> bool:
+    """True when a build would keep the article file (it is UTF-8 text with prose in it...)."""
+    try:
+        read_article(path)
+    except ArticleError as error:
+        log.warning("skipped %s", error)
+        return False
+    return True
+
+
 def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> str | None:
     """Why `data` no longer matches the articles and model (None when it still does)."""
     if data.manifest.model != embedder.identity:
@@ -30,7 +41,9 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     for path in article_files(settings.articles_dir):
         current[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
     changed = sorted(name for name in current if name in built and current[name] != built[name])
-    added = sorted(current.keys() - built.keys())
+    # A file the build skipped (empty, not UTF-8...) is not in the manifest; it is only news when
+    # it has become readable, else every start would rebuild for it.
+    added = sorted(name for name in current.keys() - built.keys() if _usable(settings.articles_dir / name))
     removed = sorted(built.keys() - current.keys())
     if not (changed or added or removed):
         return None
