@@ -23,7 +23,9 @@ def format_answer(answer: Answer, *, color: bool = False) -> str:
     """An answer as plain text: confidence, then each passage with its citation; the key sentence
     is wrapped in ** (or bold on a colour terminal)."""
     if not answer.hits:
-        return answer.notice or NOT_COVERED
+        if answer.notice and not answer.question:
+            return answer.notice  # an empty question: the notice says what to do
+        return "\n".join(line for line in (answer.notice, NOT_COVERED) if line)
     bold, plain = ("\033[1m", "\033[0m") if color else ("**", "**")
     lines = [_CONFIDENCE_WORDS[answer.confidence] + ":"]
     if answer.notice:
