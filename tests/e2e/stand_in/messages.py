@@ -67,19 +67,19 @@ class Messages:
         channel: FakeChannel,
         content: str,
         *,
-        reference: Mapping[str, Any] | None = None,
+        reply_to: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Store a message ``author`` wrote (optionally replying to ``reference``) and send it
-        as MESSAGE_CREATE; returns the stored message."""
+        """Store a message ``author`` wrote (optionally replying to the message ``reply_to``)
+        and send it as MESSAGE_CREATE; returns the stored message."""
         extra: dict[str, Any] = {}
-        if reference is not None:
-            extra = self._reply_fields(channel, reference)
+        if reply_to is not None:
+            extra = self._reply_fields(channel, {"message_id": reply_to["id"]})
         message = message_payload(
             message_id=self._ids.next(),
             channel=channel,
             author=author,
             content=content,
-            message_type=REPLY if reference is not None else 0,
+            message_type=REPLY if reply_to is not None else 0,
             extra={"mentions": self._mentions(content), "nonce": str(self._ids.next()), **extra},
         )
         self.add(message, channel)

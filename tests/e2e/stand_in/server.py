@@ -319,7 +319,7 @@ class DiscordStandIn:
         bot); MESSAGE_CREATE is written to the socket before this returns the message."""
         user = self._user(author)
         place = self.world.dm_channel(user) if dm else self._channel(channel)
-        message = self.messages.post(user, place, content, reference=reply_to)
+        message = self.messages.post(user, place, content, reply_to=reply_to)
         await self.gateway.flush()
         return message
 

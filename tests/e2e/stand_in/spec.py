@@ -21,7 +21,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ class ApiSpec:
         validator = self._validator(operation)
         problems = []
         if validator is not None:
-            problems.extend(_describe(error) for error in _leaf_errors(validator, body))
+            problems.extend(_leaf_errors(validator, body))
         problems.extend(_limit_errors(operation, body))
         return problems
 
@@ -162,7 +162,7 @@ class ApiSpec:
         validator = self._response_validators[key]
         if validator is None:
             return []
-        return [_describe(error) for error in _leaf_errors(validator, body)]
+        return _leaf_errors(validator, body)
 
     def schema_validator(self, name: str) -> Draft202012Validator:
         """A validator for ``#/components/schemas/{name}``."""
@@ -214,20 +214,20 @@ def _pointer(*parts: str) -> str:
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _leaf_errors(validator: Draft202012Validator, body: Any) -> Iterator[ValidationError]:
-    """The most specific errors: inside anyOf/oneOf, the deepest failures of the alternatives
-    that fit the instance's kind (not those ruled out by ``type``, or by null)."""
-    seen = set()
+def _leaf_errors(validator: Draft202012Validator, body: Any) -> list[str]:
+    """The most specific problems: inside anyOf/oneOf, the deepest failures of the alternatives
+    that fit the instance's kind (not those ruled out by a ``type`` field, or by null)."""
+    found: dict[str, None] = {}
     for error in validator.iter_errors(body):
-        for leaf in _explain(error):
-            if (tuple(leaf.absolute_path), leaf.message) not in seen:
-                seen.add((tuple(leaf.absolute_path), leaf.message))
-                yield leaf
+        for path, message in _explain(error):
+            found.setdefault(f"{_json_path(path)}: {_shorten(message)}")
+    return list(found)
 
 
-def _explain(error: ValidationError) -> list[ValidationError]:
+def _explain(error: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    path = tuple(error.absolute_path)
     if not error.context:
-        return [error]
+        return [(path, error.message)]
     alternatives: dict[Any, list[ValidationError]] = {}
     for sub in error.context:
         alternatives.setdefault(sub.relative_schema_path[0], []).append(sub)
@@ -235,10 +235,25 @@ def _explain(error: ValidationError) -> list[ValidationError]:
         errors for errors in alternatives.values() if not any(_rules_out(sub, error) for sub in errors)
     ]
     if not plausible:
-        return [error]
+        allowed = sorted(
+            {
+                value
+                for sub in error.context
+                if _rules_out(sub, error) and sub.validator in ("enum", "const")
+                for value in (sub.validator_value if sub.validator == "enum" else [sub.validator_value])
+            }
+        )
+        if allowed and isinstance(error.instance, dict):
+            return [((*path, "type"), f"{error.instance.get('type')!r} is not one of {allowed}")]
+        return [(path, error.message)]
     leaves = [leaf for errors in plausible for sub in errors for leaf in _explain(sub)]
-    deepest = max(len(leaf.absolute_path) for leaf in leaves)
-    return [leaf for leaf in leaves if len(leaf.absolute_path) == deepest]
+    deepest = max(len(leaf_path) for leaf_path, _ in leaves)
+    leaves = [(p, m) for p, m in leaves if len(p) == deepest]
+    consts = [sub.validator_value for sub in error.context if sub.validator == "const"]
+    if len(consts) == len(error.context) and len(consts) > 1:
+        # A oneOf of constants is an enum (e.g. ButtonStyleTypes): say so once.
+        return [(path, f"{error.instance!r} is not one of {sorted(consts)}")]
+    return leaves
 
 
 def _rules_out(sub: ValidationError, union: ValidationError) -> bool:
@@ -254,12 +269,12 @@ def _rules_out(sub: ValidationError, union: ValidationError) -> bool:
     )
 
 
-def _describe(error: ValidationError) -> str:
-    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    message = error.message
-    if len(message) > 200:
-        message = message[:120] + " … " + message[-60:]
-    return f"{path}: {message}"
+def _json_path(path: tuple[Any, ...]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= 200 else message[:120] + " … " + message[-60:]
 
 
 def _limit_errors(operation: Operation, body: Any) -> list[str]:
