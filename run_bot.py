@@ -135,16 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=_default)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    ask = commands.add_parser("ask", help="answer questions from the arguments or stdin (one per line)")
+    about = "answer questions from the arguments or stdin (one per line)"
+    ask = commands.add_parser("ask", help=about, description=about)
     ask.add_argument("question", nargs="*", help="questions, each quoted; none: one per line from stdin")
     ask.add_argument("--k", type=_positive, default=3, help="passages per answer (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question on stdout")
     ask.set_defaults(handler=_ask)
 
-    reindex = commands.add_parser("reindex", help="rebuild the index from ARTICLES_DIR")
+    about = "rebuild the index from ARTICLES_DIR"
+    reindex = commands.add_parser("reindex", help=about, description=about)
     reindex.set_defaults(handler=_reindex)
 
-    evaluate = commands.add_parser("eval", help="retrieval quality on a JSONL question set")
+    about = "retrieval quality on a JSONL question set"
+    evaluate = commands.add_parser("eval", help=about, description=about)
     evaluate.add_argument("file", type=Path, help="questions, e.g. tests/data/dev.jsonl")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list the questions that missed")
     evaluate.set_defaults(handler=_eval)
