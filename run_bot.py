@@ -79,19 +79,20 @@ def _ask(args: argparse.Namespace) -> int:
 def _reindex(_: argparse.Namespace) -> int:
     from index.articles import ArticleError
     from index.build import rebuild
+    from index.embedding import ModelError
     from index.settings import IndexSettings
     from index.startup import load_embedder
     from index.store import IndexStore, IndexUnavailable
 
     settings = IndexSettings.from_env()
-    embedder = load_embedder(settings)
     try:
-        previous = IndexStore(settings.index_dir).load()
-    except IndexUnavailable:
-        previous = None
-    try:
+        embedder = load_embedder(settings)
+        try:
+            previous = IndexStore(settings.index_dir).load()
+        except IndexUnavailable:
+            previous = None
         _, stats = rebuild(settings, embedder, previous)
-    except ArticleError as error:
+    except (ArticleError, ModelError) as error:
         sys.exit(f"error: {error}")
     for warning in stats.warnings:
         print(f"warning: {warning}")
