@@ -56,6 +56,7 @@ async def start_client(discord_py_at_stand_in: DiscordStandIn) -> AsyncIterator[
         deadline = asyncio.get_running_loop().time() + timeout
         while not client.is_ready():
             if task.done():
+                running.remove((client, task))
                 task.result()  # raises what stopped the client
                 raise RuntimeError("the client stopped before it was ready")
             if asyncio.get_running_loop().time() > deadline:
@@ -70,5 +71,6 @@ async def start_client(discord_py_at_stand_in: DiscordStandIn) -> AsyncIterator[
     yield start
     for client, task in running:
         await client.close()
+        # A client that crashed during the test raises here, failing the test at teardown.
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)

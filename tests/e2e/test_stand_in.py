@@ -7,6 +7,7 @@ stand-in, proving one piece of the protocol end to end.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from stand_in import DiscordStandIn, rate_limit, server_error
+from stand_in.discord_py import redirect_discord_py
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
@@ -396,3 +398,111 @@ async def test_stand_in_rejects_unregistered_commands(stand_in: DiscordStandIn) 
         stand_in.interactions.slash_command(
             "ask", {}, user=stand_in.world.user("rita"), channel=stand_in.world.channel("general")
         )
+
+
+async def test_file_upload_is_multipart_with_a_validated_payload_json(stand_in, start_client) -> None:
+    bot = await start_client(make_bot())
+    channel = bot.get_channel(stand_in.world.channel("general").id)
+
+    sent = await channel.send("The article", file=discord.File(io.BytesIO(b"text"), "article.txt"))
+
+    [post] = stand_in.requests_to("POST", MESSAGES)
+    assert post.headers["Content-Type"].startswith("multipart/form-data")
+    assert post.body["content"] == "The article"
+    assert [(f.filename, f.data) for f in post.files] == [("article.txt", b"text")]
+    [attachment] = sent.attachments
+    assert (attachment.filename, attachment.size) == ("article.txt", 4)
+
+
+async def test_user_command_answered_with_a_modal_then_submitted(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    submitted: list[tuple[str, str]] = []
+
+    class Feedback(discord.ui.Modal, title="Feedback"):
+        text = discord.ui.TextInput(label="What was wrong?", custom_id="feedback:text")
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            submitted.append((interaction.user.name, self.text.value))
+            await interaction.response.send_message("Thanks", ephemeral=True)
+
+    @bot.tree.context_menu(name="Report answer", guild=guild)
+    async def report(interaction: discord.Interaction, member: discord.Member) -> None:
+        await interaction.response.send_modal(Feedback())
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    opened = await stand_in.user_command("Report answer", "article-bot", user="adam")
+    await stand_in.wait_for_answer(opened)
+    assert opened.response_type == 9
+    submit = await stand_in.submit_modal(opened, {"feedback:text": "Wrong date"})
+    await stand_in.wait_for_answer(submit)
+
+    assert submitted == [("adam", "Wrong date")]
+    assert submit.ephemeral
+
+
+async def test_members_intent_requests_and_gets_member_chunks(stand_in, start_client) -> None:
+    bot = await start_client(make_bot(members=True))
+
+    [request] = [f for f in stand_in.gateway.received if f.op == 8]
+    assert int(request.data["guild_id"]) == stand_in.world.guild.id
+    assert bot.guilds[0].chunked
+
+
+async def test_privileged_intent_not_enabled_closes_with_4014(stand_in, start_client) -> None:
+    intents = discord.Intents.default()
+    intents.presences = True  # not switched on in the stand-in's "developer portal"
+
+    with pytest.raises(discord.PrivilegedIntentsRequired):
+        await start_client(discord.Client(intents=intents))
+
+
+async def test_auto_sharded_client_uses_gateway_bot(stand_in, start_client) -> None:
+    bot = await start_client(
+        discord.AutoShardedClient(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    )
+
+    assert bot.shard_count == 1
+    assert [g.name for g in bot.guilds] == ["Article Readers"]
+    assert ("GET", "/gateway/bot") in [(r.method, r.path) for r in stand_in.requests]
+    [identify] = [f for f in stand_in.gateway.received if f.op == 2]
+    assert identify.data["shard"] == [0, 1]
+
+
+async def test_heartbeats_are_acknowledged(discord_api_spec) -> None:
+    async with DiscordStandIn(spec=discord_api_spec, heartbeat_interval_ms=50) as server:
+        with redirect_discord_py(server.api_base_url, server.gateway_url):
+            bot = make_bot()
+            task = asyncio.create_task(bot.start(server.token))
+            await server.wait_until(
+                lambda: sum(f.op == 1 for f in server.gateway.received) >= 3,
+                timeout=3,
+                what="three heartbeats",
+            )
+            latency = bot.latency
+            await bot.close()
+            await task
+        assert latency < 1
+        server.assert_clean()
+
+
+async def test_invalid_session_makes_the_client_identify_again(stand_in, start_client) -> None:
+    bot = make_bot()
+    readies: list[str] = []
+
+    async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before a repeated IDENTIFY; not needed here."""
+
+    bot.before_identify_hook = no_identify_delay
+
+    @bot.event
+    async def on_ready() -> None:
+        readies.append(stand_in.gateway.current_session().id)
+
+    await start_client(bot)
+    stand_in.gateway.invalidate_sessions(resumable=False)
+    await stand_in.wait_until(lambda: len(readies) == 2, timeout=3, what="a second READY")
+
+    assert readies[0] != readies[1]
+    assert [f.op for f in stand_in.gateway.received if f.op in (2, 6)] == [2, 2]

@@ -2,16 +2,18 @@
 
 Implemented: HELLO; HEARTBEAT → HEARTBEAT_ACK; IDENTIFY → READY then one GUILD_CREATE per guild
 of the shard; RESUME → the missed dispatches, then RESUMED (an unknown session gets
-INVALID_SESSION ``false``); REQUEST_GUILD_MEMBERS → one GUILD_MEMBERS_CHUNK; PRESENCE_UPDATE and
-VOICE_STATE_UPDATE are recorded. Close codes follow Discord: 4001 unknown opcode, 4003 not
+INVALID_SESSION ``false``); REQUEST_GUILD_MEMBERS → one GUILD_MEMBERS_CHUNK; PRESENCE_UPDATE
+and VOICE_STATE_UPDATE are recorded. Close codes follow Discord: 4001 unknown opcode, 4003 not
 authenticated, 4004 bad token, 4005 identified twice, 4010 bad shard, 4012 bad version,
 4013 no intents, 4014 privileged intents the portal has not enabled.
 
-Dispatches honour intents as Discord does: message events need GUILD_MESSAGES (guild) or
-DIRECT_MESSAGES (DM), and without MESSAGE_CONTENT a guild message's content, embeds, attachments
-and components arrive empty unless it mentions the bot or the bot wrote it. Dropped events are
-listed in ``Gateway.filtered``. Every frame is queued per connection and written in order, so a
-close requested after a dispatch reaches the client after it.
+As on Discord, GUILD_CREATE lists only the bot's own member unless the client has
+GUILD_PRESENCES; a client with GUILD_MEMBERS fetches the rest with REQUEST_GUILD_MEMBERS.
+Message events need GUILD_MESSAGES (guild) or DIRECT_MESSAGES (DM), and without
+MESSAGE_CONTENT a guild message's content, embeds, attachments and components arrive empty
+unless it mentions the bot or the bot wrote it. Dropped events are listed in
+``Gateway.filtered``. Every frame is queued per connection and written in order, so a close
+requested after a dispatch reaches the client after it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .world import (
     DIRECT_MESSAGES_INTENT,
     GUILD_MEMBERS_INTENT,
     GUILD_MESSAGES_INTENT,
+    GUILD_PRESENCES_INTENT,
     MESSAGE_CONTENT_INTENT,
     PRIVILEGED_INTENTS,
     World,
@@ -267,8 +270,10 @@ class Gateway:
         guilds = [g for g in self.world.guilds if session.owns_guild(g.id)]
         self._dispatch_to(session, "READY", self._ready_payload(session, data, guilds))
         for guild in guilds:
+            # Without GUILD_PRESENCES Discord lists only the bot itself (and users in voice);
+            # a client with GUILD_MEMBERS asks for the rest with REQUEST_GUILD_MEMBERS.
             members = guild.members
-            if not intents & GUILD_MEMBERS_INTENT:
+            if not intents & GUILD_PRESENCES_INTENT:
                 members = tuple(m for m in members if m.user.id == self.world.bot.id)
             created = guild.create_payload(joined_at=iso_timestamp(), members=members)
             self._dispatch_to(session, "GUILD_CREATE", created)
@@ -320,6 +325,9 @@ class Gateway:
         guild = self.world.guild_by_id(int(data["guild_id"]))
         wanted = {int(u) for u in data.get("user_ids") or []}
         members = [m for m in guild.members if not wanted or m.user.id in wanted]
+        if not wanted and not session.intents & GUILD_MEMBERS_INTENT:
+            self._problem("REQUEST_GUILD_MEMBERS for every member without the GUILD_MEMBERS intent")
+            members = []
         chunk = {
             "guild_id": str(guild.id),
             "members": [m.payload() for m in members],

@@ -288,7 +288,7 @@ class FakeGuild:
         self, *, joined_at: str, members: tuple[FakeMember, ...] | None = None
     ) -> dict[str, Any]:
         """The GUILD_CREATE event: the guild plus what the gateway adds. ``members`` defaults
-        to all of them; without the GUILD_MEMBERS intent Discord sends only the bot's own."""
+        to all of them; without GUILD_PRESENCES Discord sends only the bot's own."""
         members = self.members if members is None else members
         return {
             **self.payload(),

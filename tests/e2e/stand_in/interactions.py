@@ -92,6 +92,7 @@ class SentInteraction:
     original: dict[str, Any] | None = None
     original_deleted: bool = False
     followups: list[dict[str, Any]] = field(default_factory=list)
+    opened_by: SentInteraction | None = None  # for a modal submit: what the modal answered
 
     @property
     def acknowledged(self) -> bool:
@@ -231,7 +232,7 @@ class Interactions:
             for key, value in values.items()
         ]
         data = {"custom_id": modal.get("custom_id"), "components": rows}
-        return self._new(
+        sent = self._new(
             MODAL_SUBMIT,
             data,
             opened_by.user,
@@ -240,6 +241,9 @@ class Interactions:
             None,
             message=opened_by.target_message,
         )
+        sent.opened_by = opened_by
+        sent.target_message = opened_by.target_message
+        return sent
 
     # -- REST handlers --------------------------------------------------------------------------
 
@@ -403,16 +407,7 @@ class Interactions:
             USER_COMMAND: CONTEXT_MENU_COMMAND,
             MESSAGE_COMMAND: CONTEXT_MENU_COMMAND,
         }.get(sent.command_type or 0, DEFAULT_MESSAGE)
-        metadata: dict[str, Any] = {
-            "id": str(sent.id),
-            "type": sent.type,
-            "user": sent.user.payload(),
-            "authorizing_integration_owners": sent.payload["authorizing_integration_owners"],
-        }
-        if sent.command_type == MESSAGE_COMMAND:
-            metadata["target_message_id"] = sent.payload["data"]["target_id"]
-        if sent.type == MESSAGE_COMPONENT and sent.target_message is not None:
-            metadata["interacted_message_id"] = sent.target_message["id"]
+        metadata = _interaction_metadata(sent)
         return message_payload(
             message_id=self._ids.next(),
             channel=sent.channel,
@@ -460,6 +455,26 @@ class Interactions:
 
     def _channel_of(self, message: Mapping[str, Any]) -> FakeChannel:
         return self.world.channel(int(message["channel_id"]))
+
+
+def _interaction_metadata(sent: SentInteraction) -> dict[str, Any]:
+    """The ``interaction_metadata`` Discord puts on messages answering ``sent``."""
+    metadata: dict[str, Any] = {
+        "id": str(sent.id),
+        "type": sent.type,
+        "user": sent.user.payload(),
+        "authorizing_integration_owners": sent.payload["authorizing_integration_owners"],
+    }
+    if sent.command_type == MESSAGE_COMMAND:
+        metadata["target_message_id"] = sent.payload["data"]["target_id"]
+    if sent.command_type == USER_COMMAND:
+        user_id = sent.payload["data"]["target_id"]
+        metadata["target_user"] = sent.payload["data"]["resolved"]["users"][user_id]
+    if sent.type == MESSAGE_COMPONENT and sent.target_message is not None:
+        metadata["interacted_message_id"] = sent.target_message["id"]
+    if sent.type == MODAL_SUBMIT and sent.opened_by is not None:
+        metadata["triggering_interaction_metadata"] = _interaction_metadata(sent.opened_by)
+    return metadata
 
 
 def _components(components: list[Any]) -> list[Mapping[str, Any]]:

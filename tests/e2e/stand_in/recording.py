@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .api import UploadedFile
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -26,6 +28,7 @@ class RecordedRequest:
     status: int
     response: Any
     fault: str | None = None  # set when an injected fault produced the answer
+    files: tuple[UploadedFile, ...] = ()  # the ``files[n]`` parts of a multipart body
 
     def matches(self, method: str, pattern: str) -> bool:
         """Whether this is ``method`` on a path matching ``pattern`` (see ``path_matches``)."""

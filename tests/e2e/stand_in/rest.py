@@ -161,6 +161,7 @@ class RestApi:
             status=status,
             response=payload,
             fault=fault.describe() if fault is not None and fault.status is not None else None,
+            files=files,
         )
         self.requests.append(recorded)
         if unexpected:
