@@ -506,3 +506,13 @@ async def test_invalid_session_makes_the_client_identify_again(stand_in, start_c
 
     assert readies[0] != readies[1]
     assert [f.op for f in stand_in.gateway.received if f.op in (2, 6)] == [2, 2]
+
+
+async def test_reconnect_request_makes_the_client_resume(stand_in, start_client) -> None:
+    await start_client(make_bot())
+
+    stand_in.gateway.send_reconnect()
+    session = await stand_in.wait_for_resume()
+
+    assert session.resumes == 1
+    assert [o.path for o in stand_in.gateway.opened] == ["/gateway", "/gateway-resume"]

@@ -1,4 +1,68 @@
-"""A local Discord for end-to-end tests (placeholder docstring, expanded below)."""
+"""A local Discord for end-to-end tests: Discord's v10 REST API and gateway on 127.0.0.1.
+
+The bot under test runs its real discord.py code against an aiohttp server that answers like
+Discord and is stricter than a mock: every JSON body the bot sends is validated against
+Discord's OpenAPI spec (``tests/e2e/discord_api_spec``) plus the limits the spec leaves out
+(2000-character content, the 6000-character embed budget, 5 rows of 5 buttons...), routes the
+stand-in does not know are answered 404 and flagged, and interaction rules are enforced (one
+acknowledgement, within 3 s; follow-ups only after it). The ``stand_in`` fixture fails the test
+at teardown listing every such problem (``stand_in.problems()``).
+
+Pointing discord.py 2.7 at it (process-wide class attributes; see ``discord_py.py``)::
+
+    discord.http.Route.BASE = settings.api_base_url  # http://127.0.0.1:PORT/api/v10
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+``Route.BASE`` covers REST, webhooks and interaction callbacks. A plain ``Client`` or
+``commands.Bot`` connects to ``DEFAULT_GATEWAY`` without asking ``GET /gateway/bot`` (only an
+``AutoShardedClient`` without ``shard_count`` asks, and the stand-in answers with its own URL);
+resumes use READY's ``resume_gateway_url``, which points back here. ``stand_in.environment()``
+gives ``DISCORD_TOKEN``, ``DISCORD_API_BASE_URL`` and ``DISCORD_GATEWAY_URL`` for a subprocess.
+
+What exists (``world.py``): the bot ``article-bot`` in the guild "Article Readers" with
+``#general`` and ``#article-questions``; users ``olivia`` (owner), ``adam`` (Admin role: Manage
+Server), ``mona`` (Moderator: Manage Messages only), ``rita`` and ``ned`` (plain members with
+Discord's real default @everyone permissions) and ``dora`` (DMs only). Message content, members
+and guild payloads follow the spec's response schemas, and interactions carry ``member`` with
+permissions computed from roles (``user`` in DMs), ``app_permissions``, ``channel``,
+``context``, ``authorizing_integration_owners`` and the rest discord.py reads.
+
+Covered REST (everything else is "unexpected"): ``/users/@me``, ``/oauth2/applications/@me``,
+``/gateway``, ``/gateway/bot``; global and guild application commands (list, bulk PUT, create,
+get, edit, delete); channels (get, create DM), messages (send incl. multipart uploads and
+replies, get, list, edit, delete), typing, own reactions, guild member lookup; interaction
+callbacks (types 1, 4, 5, 6, 7, 8, 9), follow-ups and ``@original``/``{message_id}`` webhook
+messages (get, edit, delete). Gateway: see ``gateway.py`` (identify, resume with replay,
+zlib-stream, intents, heartbeats, member chunks, close codes, op 7 and op 9 on demand).
+
+In a test (fixtures in ``tests/e2e/conftest.py``)::
+
+    async def test_answers_a_question(stand_in, start_client):
+        bot = await start_client(make_my_bot())            # login, READY, GUILD_CREATE done
+        await bot.tree.sync(guild=discord.Object(stand_in.world.guild.id))
+        sent = await stand_in.slash_command("ask", {"question": "Who?"}, user="rita")
+        await stand_in.wait_for_answer(sent)              # deferred answers: once filled in
+        assert "Who" in sent.original["content"]
+
+        message = await stand_in.post_message("ned", "@bot what happened?")
+        reply = await stand_in.wait_for_request("POST", "/channels/{channel_id}/messages")
+        assert reply.body["message_reference"]["message_id"] == int(message["id"])
+
+        stand_in.inject(rate_limit("POST", "/channels/{channel_id}/messages", retry_after=0.2))
+        await stand_in.close_gateway(4000)                # the client resumes
+        await stand_in.wait_for_resume()
+
+Also: ``message_command``, ``user_command``, ``press_button``, ``submit_modal``;
+``requests``/``requests_to``/``wait_until``; faults ``rate_limit``, ``server_error``,
+``unknown_interaction``, ``slow``; ``messages.by_id`` and ``messages.from_bot()``;
+``interactions.deadline``; ``forgive()`` after provoking problems on purpose. For synchronous
+tests: ``with DiscordStandIn.in_thread() as threaded: threaded.call(threaded.server.post_message,
+...)``. By hand: ``cd tests/e2e && python -m stand_in``.
+
+Not covered: voice, threads and forum channels, permission overwrites, guild and role
+management, audit-log reasons, autocomplete interactions (the callback type 8 is accepted),
+real rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compression.
+"""
 
 from __future__ import annotations
 
