@@ -9,6 +9,7 @@ from typing import Any
 import discord
 import pytest
 from stand_in import ApiSpec, DiscordStandIn, default_world
+from stand_in.commands import command_errors
 from stand_in.spec import SPEC_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
@@ -196,6 +197,34 @@ def test_validator_rejects_invalid_bodies(
 )
 def test_validator_accepts_valid_bodies(discord_api_spec: ApiSpec, method: str, path: str, body: Any) -> None:
     assert problems(discord_api_spec, method, path, body) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"name": "Ask", "description": "d"}, "chat-input names are 1-32 lower-case"),
+        ({"name": "ask", "description": ""}, "description must be 1-100 characters"),
+        ({"name": "Ask about this", "type": 3, "description": "d"}, "must have an empty description"),
+        (
+            {
+                "name": "ask",
+                "description": "d",
+                "options": [
+                    {"name": "private", "description": "d", "type": 5},
+                    {"name": "question", "description": "d", "type": 3, "required": True},
+                ],
+            },
+            "required options must come before optional ones",
+        ),
+    ],
+)
+def test_command_rules_the_spec_cannot_express(body: dict[str, Any], expected: str) -> None:
+    assert any(expected in error for error in command_errors(body)), command_errors(body)
+
+
+def test_valid_commands_break_no_rules() -> None:
+    assert command_errors({"name": "ask", "description": "Ask the article a question"}) == []
+    assert command_errors({"name": "Ask about this", "type": 3, "description": ""}) == []
 
 
 async def test_invalid_body_is_answered_400_and_recorded(stand_in, start_client) -> None:

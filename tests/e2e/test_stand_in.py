@@ -307,9 +307,12 @@ async def test_close_4000_resumes_and_replays_missed_events(stand_in, start_clie
     assert [f["t"] for f in session.dispatches].count("READY") == 1
 
 
-async def test_429_on_messages_is_retried_and_the_message_arrives_once(stand_in, start_client) -> None:
+@pytest.mark.parametrize("is_global", [False, True], ids=["route", "global"])
+async def test_429_on_messages_is_retried_and_the_message_arrives_once(
+    stand_in, start_client, is_global: bool
+) -> None:
     bot = await start_client(make_bot())
-    stand_in.inject(rate_limit("POST", MESSAGES, retry_after=0.2))
+    stand_in.inject(rate_limit("POST", MESSAGES, retry_after=0.2, is_global=is_global))
     channel = bot.get_channel(stand_in.world.channel("general").id)
 
     started = time.monotonic()

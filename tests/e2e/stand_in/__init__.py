@@ -17,7 +17,8 @@ Pointing discord.py 2.7 at it (process-wide class attributes; see ``discord_py.p
 ``commands.Bot`` connects to ``DEFAULT_GATEWAY`` without asking ``GET /gateway/bot`` (only an
 ``AutoShardedClient`` without ``shard_count`` asks, and the stand-in answers with its own URL);
 resumes use READY's ``resume_gateway_url``, which points back here. ``stand_in.environment()``
-gives ``DISCORD_TOKEN``, ``DISCORD_API_BASE_URL`` and ``DISCORD_GATEWAY_URL`` for a subprocess.
+gives ``DISCORD_TOKEN``, ``DISCORD_API_BASE_URL``, ``DISCORD_GATEWAY_URL`` and
+``DISCORD_GUILD_IDS`` for a bot running as a subprocess.
 
 What exists (``world.py``): the bot ``article-bot`` in the guild "Article Readers" with
 ``#general`` and ``#article-questions``; users ``olivia`` (owner), ``adam`` (Admin role: Manage

@@ -182,11 +182,13 @@ class DiscordStandIn:
         return f"ws://{self.host}:{self.port}/gateway"
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point the product's bot here."""
+        """Environment variables that point the product's bot here (its settings read them),
+        including the guild to sync commands to."""
         return {
             "DISCORD_TOKEN": self.token,
             "DISCORD_API_BASE_URL": self.api_base_url,
             "DISCORD_GATEWAY_URL": self.gateway_url,
+            "DISCORD_GUILD_IDS": ",".join(str(guild.id) for guild in self.world.guilds),
         }
 
     # -- what happened ----------------------------------------------------------------------------
