@@ -1,0 +1,290 @@
+"""How answers look on Discord: embeds and short texts, escaped and cut to fit Discord's limits.
+
+Pure functions: index values in, `discord.Embed`s and strings out; nothing here talks to Discord.
+Text from outside (passages, titles, questions) is escaped so it can't format, mention or ping;
+lengths are measured after escaping and bolding, since that is what Discord counts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import discord
+
+if TYPE_CHECKING:
+    from index.answer import Answer, Hit
+    from index.build import BuildStats
+    from index.retriever import IndexInfo
+
+# Discord's limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+MAX_CONTENT = 2000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER = 2048
+MAX_EMBED_TOTAL = 6000  # per message, summed over its embeds
+MAX_BUTTON_LABEL = 80
+MAX_CUSTOM_ID = 100
+
+# Our own budgets: three passages with their titles and citations stay under MAX_EMBED_TOTAL.
+PASSAGE_CHARS = 1500
+QUESTION_CHARS = 200
+CITATION_CHARS = 256
+
+ELLIPSIS = "…"
+COLOURS = {
+    "high": discord.Colour(0x2E8B57),
+    "low": discord.Colour(0xD4A017),
+    "none": discord.Colour(0x99AAB5),
+}
+CONFIDENCE_WORDS = {
+    "high": "Confidence: high — the best-matching passage of the article.",
+    "low": "Confidence: low — the closest passages; they may not answer this.",
+}
+NOT_COVERED = (
+    "The article doesn't seem to cover that. Try asking about something it reports — "
+    "`/about` shows what the article is."
+)
+NOTHING_TO_ASK = "That message has no text to ask about."
+BUSY = "I'm answering a lot of questions right now — please ask again in a moment."
+APOLOGY = "Sorry, something went wrong on my side. Please try again later."
+PASSAGES_GONE = (
+    "Those passages are no longer at hand (the bot restarted or the answer is old); please ask again."
+)
+REINDEX_RUNNING = "A reindex is already running; the current index keeps answering until it finishes."
+
+_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_WHITESPACE = re.compile(r"\s")
+
+
+def escape(text: str) -> str:
+    """`text` made inert: markdown escaped, and @everyone, @here and `<@…>` broken with a zero-width
+    space so they neither render nor ping (`discord.utils.escape_mentions` misses short ids)."""
+    return _MENTION.sub("@\u200b\\1", discord.utils.escape_markdown(text))
+
+
+def _cut(raw: str, limit: int, render: Callable[[str], str]) -> str:
+    """The rendering of the longest start of `raw`, cut between words when it can be, that fits."""
+    low, high = 0, len(raw)
+    while low < high:  # the longest prefix whose rendering fits (lengths grow with the prefix)
+        middle = (low + high + 1) // 2
+        if len(render(raw[:middle])) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    end = low
+    if end < len(raw) and not raw[end].isspace():
+        spaces = [m.start() for m in _WHITESPACE.finditer(raw, end // 2, end)]
+        if spaces:
+            end = spaces[-1]
+    while end > 0 and len(render(raw[:end].rstrip())) > limit:
+        end -= 1  # escaping is not perfectly monotonic around URLs; step back until it fits
+    return render(raw[:end].rstrip())
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` escaped, and if too long cut between words and marked with "…"."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    return _cut(text, limit, lambda start: escape(start) + ELLIPSIS)
+
+
+def clip(text: str, limit: int) -> str:
+    """Plain text for a footer (which Discord doesn't format, so nothing is escaped but mentions),
+    cut to `limit` with "…"."""
+    text = _MENTION.sub("@\u200b\\1", text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _sentences(text: str) -> list[str]:
+    """`text` in sentence pieces that join back to it exactly (each keeps its trailing space)."""
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _pieces(text: str, key_sentence: str) -> list[tuple[str, bool]]:
+    """The passage as (text, is the key sentence) pieces; no key when it is the whole passage."""
+    key = key_sentence.strip()
+    start = text.find(key) if key and key != text.strip() else -1
+    if start < 0:
+        return [(piece, False) for piece in _sentences(text)]
+    end = start + len(key)
+    return [
+        *((piece, False) for piece in _sentences(text[:start])),
+        (key, True),
+        *((piece, False) for piece in _sentences(text[end:])),
+    ]
+
+
+def _render_piece(piece: str, bold: bool) -> str:
+    if not bold:
+        return escape(piece)
+    core = piece.strip()
+    leading = piece[: len(piece) - len(piece.lstrip())]
+    trailing = piece[len(piece.rstrip()) :]
+    return f"{leading}**{escape(core)}**{trailing}"
+
+
+def passage_markdown(text: str, key_sentence: str, limit: int = PASSAGE_CHARS) -> str:
+    """A passage for an embed: escaped, its key sentence in bold, cut at sentence boundaries with
+    "…" to fit `limit`. The key sentence is always kept; a sentence that alone is too long is cut
+    between words."""
+    pieces = _pieces(text, key_sentence)
+    rendered = [_render_piece(piece, bold) for piece, bold in pieces]
+    count = len(pieces)
+
+    def window(first: int, stop: int) -> str:
+        body = "".join(rendered[first:stop]).strip()
+        return ("… " if first > 0 else "") + body + (" …" if stop < count else "")
+
+    if len(whole := window(0, count)) <= limit:
+        return whole
+    key = next((number for number, (_, bold) in enumerate(pieces) if bold), None)
+    stop = 0
+    while stop < count and len(window(0, stop + 1)) <= limit:
+        stop += 1
+    if stop > 0 and (key is None or key < stop):
+        return window(0, stop)  # read from the paragraph's start as far as fits
+    first = key if key is not None else 0
+    if len(window(first, first + 1)) > limit:
+        piece, bold = pieces[first]
+        lead = "… " if first > 0 else ""
+        if bold:
+            return _cut(piece.strip(), limit, lambda start: f"{lead}**{escape(start)}{ELLIPSIS}**")
+        return _cut(piece.strip(), limit, lambda start: f"{lead}{escape(start)}{ELLIPSIS}")
+    stop = first + 1  # from the key sentence on, then back to what precedes it
+    while stop < count and len(window(first, stop + 1)) <= limit:
+        stop += 1
+    while first > 0 and len(window(first - 1, stop)) <= limit:
+        first -= 1
+    return window(first, stop)
+
+
+def _passage_embed(hit: Hit, *, title: str | None, colour: discord.Colour) -> discord.Embed:
+    embed = discord.Embed(
+        title=title, description=passage_markdown(hit.passage.text, hit.key_sentence), colour=colour
+    )
+    embed.add_field(name="Source", value=shorten(hit.passage.citation, CITATION_CHARS), inline=False)
+    return embed
+
+
+def question_title(question: str) -> str | None:
+    """The question echoed as an embed title, escaped and shortened (None when empty)."""
+    question = " ".join(question.split())
+    return shorten(question, QUESTION_CHARS) if question else None
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """The reply to a question: the best passage with its key sentence in bold, its citation and
+    how sure we are; or, without passages, the notice or a polite "not covered"."""
+    title = question_title(answer.question)
+    if not answer.hits:
+        text = answer.notice or NOT_COVERED
+        return discord.Embed(title=title, description=shorten(text, PASSAGE_CHARS), colour=COLOURS["none"])
+    embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
+    footer = CONFIDENCE_WORDS.get(answer.confidence, "")
+    if answer.notice:
+        footer = f"{footer} {answer.notice}".strip()
+    embed.set_footer(text=clip(footer, MAX_FOOTER))
+    return embed
+
+
+def more_passages_embeds(answer: Answer) -> list[discord.Embed]:
+    """The passages after the best one (up to two), one embed each, for the "More passages" button."""
+    extra = answer.hits[1:3]
+    colour = COLOURS[answer.confidence]
+    return [
+        _passage_embed(hit, title=f"Passage {number} of {len(answer.hits[:3])}", colour=colour)
+        for number, hit in enumerate(extra, start=2)
+    ]
+
+
+def _when(built_at: str) -> str:
+    try:
+        moment = datetime.fromisoformat(built_at)
+    except ValueError:
+        return shorten(built_at, 64)
+    return discord.utils.format_dt(moment, "f")
+
+
+def how_to_ask(bot_name: str) -> str:
+    """The ways to ask, for /about and the reply to a bare mention."""
+    mention = shorten(f"@{bot_name}", 64)
+    return (
+        "• `/ask question:` followed by your question\n"
+        f"• mention me with a question: {mention} when was the policy announced?\n"
+        "• send me a direct message\n"
+        "• right-click a message → Apps → **Ask the article**"
+    )
+
+
+def help_text(bot_name: str) -> str:
+    """The reply to a bare mention or "help"."""
+    return (
+        "I answer questions about the article with its own passages. Ask me:\n"
+        f"{how_to_ask(bot_name)}\n`/about` shows which article I know."
+    )
+
+
+def about_embed(info: IndexInfo, *, reindexing: bool, bot_name: str) -> discord.Embed:
+    """What /about shows: the article(s), the index, the model, and how to ask."""
+    embed = discord.Embed(
+        title="About this bot",
+        description=(
+            "I answer questions about the article below with the article's own passages, "
+            "and say how sure I am. I never write text of my own."
+        ),
+        colour=COLOURS["high"],
+    )
+    titles = "\n".join(f"• {title}" for title in info.titles) or "(none)"
+    embed.add_field(
+        name="Article" if len(info.titles) == 1 else "Articles",
+        value=shorten(titles, MAX_FIELD_VALUE),
+        inline=False,
+    )
+    index = f"{info.passages} passages, built {_when(info.built_at)}"
+    if reindexing:
+        index += " — a reindex is running"
+    embed.add_field(name="Index", value=index, inline=False)
+    embed.add_field(name="Model", value=shorten(info.model, 256), inline=False)
+    embed.add_field(name="How to ask", value=how_to_ask(bot_name), inline=False)
+    return embed
+
+
+def slow_down_text(retry_after: float) -> str:
+    """The reply to a question over the per-user cooldown."""
+    return f"You're asking quickly — please try again in {max(1, math.ceil(retry_after))} s."
+
+
+def reindex_done_text(stats: BuildStats) -> str:
+    """The end of an admin's /reindex: the new index's numbers and any skipped files."""
+    text = (
+        f"Reindexed: {stats.passages} passages from {stats.articles} article(s); "
+        f"{stats.embedded} embedded, {stats.reused} reused, in {stats.seconds:.1f} s. "
+        "The new index is answering now."
+    )
+    if stats.warnings:
+        text += "\nWarnings:\n" + "\n".join(f"• {warning}" for warning in stats.warnings)
+    return shorten(text, MAX_CONTENT)
+
+
+def reindex_failed_text(reason: str) -> str:
+    """The end of a /reindex that failed: why, and that nothing changed for askers."""
+    return shorten(f"Reindex failed: {reason}\nThe current index keeps answering.", MAX_CONTENT)
+
+
+def embeds_characters(embeds: Sequence[discord.Embed]) -> int:
+    """The characters Discord counts against a message's 6000-character embed budget."""
+    return sum(len(embed) for embed in embeds)
