@@ -420,13 +420,16 @@ async def test_file_upload_is_multipart_with_a_validated_payload_json(stand_in, 
 async def test_user_command_answered_with_a_modal_then_submitted(stand_in, start_client) -> None:
     bot = make_bot()
     guild = discord.Object(id=stand_in.world.guild.id)
-    submitted: list[tuple[str, str]] = []
+    submitted: list[tuple[str, str, str]] = []
 
     class Feedback(discord.ui.Modal, title="Feedback"):
         text = discord.ui.TextInput(label="What was wrong?", custom_id="feedback:text")
+        where = discord.ui.Label(
+            text="Where?", component=discord.ui.TextInput(custom_id="feedback:where", required=False)
+        )
 
         async def on_submit(self, interaction: discord.Interaction) -> None:
-            submitted.append((interaction.user.name, self.text.value))
+            submitted.append((interaction.user.name, self.text.value, self.where.component.value))
             await interaction.response.send_message("Thanks", ephemeral=True)
 
     @bot.tree.context_menu(name="Report answer", guild=guild)
@@ -438,10 +441,12 @@ async def test_user_command_answered_with_a_modal_then_submitted(stand_in, start
     opened = await stand_in.user_command("Report answer", "article-bot", user="adam")
     await stand_in.wait_for_answer(opened)
     assert opened.response_type == 9
-    submit = await stand_in.submit_modal(opened, {"feedback:text": "Wrong date"})
+    submit = await stand_in.submit_modal(
+        opened, {"feedback:text": "Wrong date", "feedback:where": "Paragraph 2"}
+    )
     await stand_in.wait_for_answer(submit)
 
-    assert submitted == [("adam", "Wrong date")]
+    assert submitted == [("adam", "Wrong date", "Paragraph 2")]
     assert submit.ephemeral
 
 

@@ -71,8 +71,9 @@ from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
 from .guild import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
 from .interactions import SentInteraction
 from .recording import RecordedRequest, ValidationFailure
-from .server import DEFAULT_TOKEN, DiscordStandIn, ThreadedStandIn
+from .server import DEFAULT_TOKEN, DiscordStandIn
 from .spec import ApiSpec, load_spec
+from .threaded import ThreadedStandIn
 from .world import World, default_world
 
 __all__ = [

@@ -12,9 +12,10 @@ Callbacks are answered as with ``?with_response=true`` (discord.py always asks):
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ from .world import World
 EPHEMERAL = 1 << 6
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
 AUTOCOMPLETE_RESULT, MODAL = 8, 9
+_TEXT_INPUT = 4
 _ALLOWED_CALLBACKS = {
     APPLICATION_COMMAND: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL},
     MESSAGE_COMPONENT: {
@@ -220,17 +222,23 @@ class Interactions:
         return sent
 
     def modal_submit(
-        self, opened_by: SentInteraction, values: Mapping[str, str], *, locale: str = "en-US"
+        self,
+        opened_by: SentInteraction,
+        values: Mapping[str, str | list[str]],
+        *,
+        locale: str = "en-US",
     ) -> SentInteraction:
         """The user submitting the modal ``opened_by`` was answered with, filled with ``values``
-        (text input custom_id → text)."""
+        (custom_id → text for text inputs, → chosen values for selects); the submitted
+        components mirror the modal's rows and labels, as Discord sends them."""
         if opened_by.response_type != MODAL or opened_by.callback_data is None:
             raise ValueError(f"interaction {opened_by.id} was not answered with a modal")
         modal = opened_by.callback_data
-        rows = [
-            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
-            for key, value in values.items()
-        ]
+        unknown = set(values) - {c.get("custom_id") for c in _components(modal.get("components") or [])}
+        if unknown:
+            raise ValueError(f"the modal has no inputs {sorted(unknown)}")
+        counter = itertools.count(1)
+        rows = [_submitted(component, values, counter) for component in modal.get("components") or []]
         data = {"custom_id": modal.get("custom_id"), "components": rows}
         sent = self._new(
             MODAL_SUBMIT,
@@ -477,10 +485,30 @@ def _interaction_metadata(sent: SentInteraction) -> dict[str, Any]:
     return metadata
 
 
+def _submitted(
+    component: Mapping[str, Any], values: Mapping[str, str | list[str]], counter: Iterator[int]
+) -> dict[str, Any]:
+    """One modal component as the submit interaction carries it: inputs with their values."""
+    kind = component.get("type")
+    data: dict[str, Any] = {"type": kind, "id": component.get("id") or next(counter)}
+    if kind == _TEXT_INPUT:
+        data.update(custom_id=component["custom_id"], value=values.get(component["custom_id"], ""))
+    elif component.get("custom_id") is not None:  # selects and other value pickers
+        chosen = values.get(component["custom_id"], [])
+        data.update(custom_id=component["custom_id"], values=[chosen] if isinstance(chosen, str) else chosen)
+    if "components" in component:
+        data["components"] = [_submitted(c, values, counter) for c in component["components"]]
+    if isinstance(component.get("component"), Mapping):
+        data["component"] = _submitted(component["component"], values, counter)
+    return data
+
+
 def _components(components: list[Any]) -> list[Mapping[str, Any]]:
     found = []
     for component in components:
         if isinstance(component, Mapping):
             found.append(component)
             found.extend(_components(component.get("components") or []))
+            if isinstance(component.get("component"), Mapping):
+                found.extend(_components([component["component"]]))
     return found

@@ -1,8 +1,10 @@
-"""What the stand-in saw: every REST exchange, invalid bodies, unexpected routes."""
+"""What the stand-in saw (every REST exchange, invalid bodies) and waiting for what it sees."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,3 +61,40 @@ def path_matches(pattern: str, path: str) -> bool:
     if len(wanted) != len(actual):
         return False
     return all(w == a or (w.startswith("{") and w.endswith("}")) for w, a in zip(wanted, actual, strict=True))
+
+
+_POLL_SECONDS = 0.01
+
+
+# The waits below take ``timeout`` (ruff's ASYNC109 prefers asyncio.timeout) because on
+# expiry they raise a TimeoutError that says what was awaited and what was seen instead.
+
+
+class Changes:
+    """Lets coroutines wait until a condition over the stand-in's state holds."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake every waiter to re-check its condition."""
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait_until(
+        self,
+        condition: Callable[[], Any],
+        timeout: float,  # noqa: ASYNC109
+        describe: Callable[[], str],
+    ) -> Any:
+        """The first truthy value of ``condition()``; TimeoutError with ``describe()`` after
+        ``timeout`` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (result := condition()):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(describe())
+            # Also poll: conditions may look at client-side state the stand-in is not told of.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), min(remaining, _POLL_SECONDS))
+        return result

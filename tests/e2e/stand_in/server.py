@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import inspect
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -19,50 +16,16 @@ from .gateway import Gateway, Session
 from .guild import FakeChannel, FakeUser
 from .interactions import Interactions, SentInteraction
 from .messages import LOADING, Messages
-from .recording import RecordedRequest, ValidationFailure
+from .recording import Changes, RecordedRequest, ValidationFailure
 from .rest import RestApi
 from .snowflakes import Snowflakes
 from .spec import ApiSpec, load_spec
+from .threaded import ThreadedStandIn
 from .world import World, default_world
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.01
 DEFAULT_TOKEN = "MTIwMDAwMDAwMDAwMDAwMDAwMQ.stand-in.bot-token-for-tests"
-
-
-# The waits below take ``timeout`` (ruff's ASYNC109 prefers asyncio.timeout) because on
-# expiry they raise a TimeoutError that says what was awaited and what was seen instead.
-
-
-class Changes:
-    """Lets coroutines wait until a condition over the stand-in's state holds."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        """Wake every waiter to re-check its condition."""
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait_until(
-        self,
-        condition: Callable[[], Any],
-        timeout: float,  # noqa: ASYNC109
-        describe: Callable[[], str],
-    ) -> Any:
-        """The first truthy value of ``condition()``; TimeoutError with ``describe()`` after
-        ``timeout`` seconds."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not (result := condition()):
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise TimeoutError(describe())
-            # Also poll: conditions may look at client-side state the stand-in is not told of.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), min(remaining, _POLL_SECONDS))
-        return result
 
 
 class DiscordStandIn:
@@ -387,7 +350,9 @@ class DiscordStandIn:
         sent = self.interactions.button_press(message, custom_id, user=self._user(user), locale=locale)
         return await self._send_interaction(sent)
 
-    async def submit_modal(self, opened_by: SentInteraction, values: Mapping[str, str]) -> SentInteraction:
+    async def submit_modal(
+        self, opened_by: SentInteraction, values: Mapping[str, str | list[str]]
+    ) -> SentInteraction:
         """The user submits the modal the bot answered ``opened_by`` with."""
         return await self._send_interaction(self.interactions.modal_submit(opened_by, values))
 
@@ -424,36 +389,3 @@ class DiscordStandIn:
 
     def _channel(self, key: FakeChannel | str | int) -> FakeChannel:
         return key if isinstance(key, FakeChannel) else self.world.channel(key)
-
-
-class ThreadedStandIn:
-    """A stand-in serving from a background thread's event loop."""
-
-    def __init__(self, server: DiscordStandIn) -> None:
-        self.server = server
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def start(self) -> None:
-        """Start the loop thread and the server on it."""
-        self._thread.start()
-        self.call(self.server.start)
-
-    def stop(self) -> None:
-        """Stop the server, the loop and the thread."""
-        try:
-            self.call(self.server.stop)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            self._loop.close()
-
-    def call(self, function: Callable[..., Any], *args: Any, timeout: float = 30.0, **kwargs: Any) -> Any:
-        """Run ``function(*args, **kwargs)`` on the stand-in's loop (awaiting it if it is a
-        coroutine function) and return its result."""
-
-        async def run() -> Any:
-            result = function(*args, **kwargs)
-            return await result if inspect.isawaitable(result) else result
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
