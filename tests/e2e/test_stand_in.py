@@ -386,6 +386,8 @@ async def test_answering_twice_or_too_late_is_a_protocol_error(stand_in, start_c
     async with aiohttp.ClientSession() as session:
         second = await session.post(url, json={"type": 4, "data": {"content": "two"}})
         assert (second.status, (await second.json())["code"]) == (400, 40060)
+        # discord.py parses a body only when the Content-Type is exactly this.
+        assert second.headers["Content-Type"] == "application/json"
     await stand_in.slash_command("slow")
     await stand_in.wait_until(lambda: late_errors, timeout=3, what="the late answer's error")
 
