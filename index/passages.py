@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["body", "caption"]
@@ -33,20 +32,44 @@ class Passage:
         return f"{self.article} · {where}"
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
+# Words that end in a period without ending a sentence ("Aug. 31", "Mr. Kenney", "Inc. said").
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st gov sen rep gen col lt sgt capt cmdr adm supt det insp rev hon pres
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun no
+    nos vs etc inc corp ltd co bros dept univ assn ave blvd rd mt ft approx est fig vol pp""".split()
+)
+# A candidate boundary: end punctuation, optional closing quotes/brackets, whitespace, then what can
+# start a sentence (an opening quote or bracket, a capital letter or a digit).
+_BOUNDARY = re.compile(r"""([.!?…]+)(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
+_LAST_WORD = re.compile(r"(\S+)$")
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+def _ends_sentence(before: str, punctuation: str) -> bool:
+    """False when the period closes an abbreviation, an initial ("J.") or a dotted acronym ("U.S.")."""
+    if punctuation != ".":
+        return True
+    word = _LAST_WORD.search(before[-64:])  # bounded: no rescans of a long run without a boundary
+    if word is None:
+        return True
+    token = word.group(1).lstrip("\"'“‘([")
+    if len(token) == 1 and token.isupper():  # an initial: "J. Smith"
+        return False
+    if "." in token:  # "U.S", "a.m", "e.g"
+        return False
+    return token.lower() not in _ABBREVIATIONS
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences (abbreviation-aware: "Aug. 31", "U.S.", "Mr.")."""
+    """Split prose into sentences, abbreviation-aware ("Aug. 31", "U.S.", "Mr."); linear in the text."""
     text = text.strip()
-    if not text:
-        return []
-    sentences = [s.strip() for s in _segmenter().segment(text)]
-    return [s for s in sentences if s]
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if _ends_sentence(text[start : match.start(1)], match.group(1)):
+            sentences.append(text[start : match.end(2)].strip())
+            start = match.end()
+    sentences.append(text[start:].strip())
+    return [sentence for sentence in sentences if sentence]
 
 
 def _pack(units: list[str], sizes: list[int], max_tokens: int) -> list[str]:
