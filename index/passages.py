@@ -48,7 +48,7 @@ def _ends_sentence(before: str, punctuation: str) -> bool:
     """False when the period closes an abbreviation, an initial ("J.") or a dotted acronym ("U.S.")."""
     if punctuation != ".":
         return True
-    word = _LAST_WORD.search(before[-64:])  # bounded: no rescans of a long run without a boundary
+    word = _LAST_WORD.search(before)
     if word is None:
         return True
     token = word.group(1).lstrip("\"'“‘([")
@@ -65,7 +65,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        if _ends_sentence(text[start : match.start(1)], match.group(1)):
+        if _ends_sentence(text[max(start, match.start(1) - 64) : match.start(1)], match.group(1)):
             sentences.append(text[start : match.end(2)].strip())
             start = match.end()
     sentences.append(text[start:].strip())
