@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.articles import ArticleError, article_files, read_article
 from index.build import BuildStats, rebuild
-from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model_path
+from index.embedding import Embedder, ModelError, model_fingerprint, resolve_model_path
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexStore, IndexUnavailable
@@ -17,9 +17,29 @@ from index.store import IndexData, IndexStore, IndexUnavailable
 log = logging.getLogger(__name__)
 
 
+# EMBEDDING_BACKEND values. "onnx" computes torch's vectors up to float noise (cosine > 0.9999), so
+# both share an identity and switching between them keeps the index; int8 vectors differ (cosine
+# ~0.99), so "onnx-int8" has its own identity and switching to or from it rebuilds. docs/benchmarks.md
+BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
 def load_embedder(settings: IndexSettings) -> Embedder:
-    """The embedding model named by EMBEDDING_MODEL, or the packaged all-MiniLM-L6-v2."""
-    return SentenceTransformerEmbedder(resolve_model_path(settings.embedding_model))
+    """The embedding model named by EMBEDDING_MODEL (or the packaged all-MiniLM-L6-v2), run by
+    EMBEDDING_BACKEND; the ONNX backends export the model once into `settings.model_cache_dir`."""
+    path = resolve_model_path(settings.embedding_model)
+    backend = settings.embedding_backend
+    if backend not in BACKENDS:
+        raise ModelError(f"EMBEDDING_BACKEND {backend!r} is not one of {', '.join(BACKENDS)}")
+    identity = f"{path.name}@{model_fingerprint(path)}"
+    if backend == "torch":
+        from index.embedding import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(path)
+    from index.onnx_backend import OnnxEmbedder, ensure_exported
+
+    variant = "int8" if backend == "onnx-int8" else "fp32"
+    onnx_path = ensure_exported(path, settings.model_cache_dir, variant)
+    return OnnxEmbedder(path, onnx_path, identity=identity if variant == "fp32" else f"{identity}+int8")
 
 
 def _usable(path: Path) -> bool:

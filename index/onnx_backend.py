@@ -1,0 +1,265 @@
+"""The sentence-transformers model run by ONNX Runtime: same vectors, no torch at answer time.
+
+The packaged model is exported once with `torch.onnx.export` (pooling and L2 normalisation inside
+the graph) into a cache directory, optionally quantised to int8; later processes load the cached file
+with onnxruntime and tokenize with the `tokenizers` library, so neither torch nor sentence-transformers
+is imported. Exporting takes a few seconds and happens on the first start after a model change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from index.embedding import ModelError, model_fingerprint
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
+
+log = logging.getLogger(__name__)
+
+Variant = Literal["fp32", "int8"]
+# Bump when the exported graph changes, so caches made by an older exporter are not reused.
+EXPORT_VERSION = 1
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What the sentence-transformers folder says about pooling, normalisation and length."""
+
+    pooling: Literal["mean", "cls"]
+    normalize: bool
+    max_seq_length: int
+    dimension: int
+
+
+def read_model_shape(path: Path) -> ModelShape:
+    """Pooling, normalisation and window of a sentence-transformers folder; ModelError if the ONNX
+    backend can't reproduce its pipeline (then EMBEDDING_BACKEND=torch still can)."""
+    modules = _read_json(path / "modules.json", default=[])
+    types = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
+    pooling_dir = next((m["path"] for m in modules if str(m.get("type", "")).endswith(".Pooling")), None)
+    pooling_config = _read_json(path / pooling_dir / "config.json", default={}) if pooling_dir else {}
+    modes = [key for key, on in pooling_config.items() if key.startswith("pooling_mode_") and on]
+    if not pooling_config or modes == ["pooling_mode_mean_tokens"]:
+        pooling: Literal["mean", "cls"] = "mean"
+    elif modes == ["pooling_mode_cls_token"]:
+        pooling = "cls"
+    else:
+        raise ModelError(
+            f"the ONNX backend can't reproduce pooling {modes} of {str(path)!r}; set EMBEDDING_BACKEND=torch"
+        )
+    unsupported = sorted(set(types) - {"Transformer", "Pooling", "Normalize", ""})
+    if unsupported:
+        raise ModelError(
+            f"the ONNX backend can't run the {', '.join(unsupported)} module(s) of {str(path)!r}; "
+            "set EMBEDDING_BACKEND=torch"
+        )
+    config = _read_json(path / "config.json", default={})
+    window = int(_read_json(path / "sentence_bert_config.json", default={}).get("max_seq_length") or 512)
+    window = min(window, int(config.get("max_position_embeddings", window)))
+    dimension = int(pooling_config.get("word_embedding_dimension") or config.get("hidden_size") or 0)
+    return ModelShape(
+        pooling=pooling, normalize="Normalize" in types, max_seq_length=window, dimension=dimension
+    )
+
+
+def _read_json(path: Path, *, default: object) -> object:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
+
+
+def cached_model_path(model_path: Path, cache_dir: Path, variant: Variant) -> Path:
+    """Where the exported model for this model folder, exporter version and variant lives."""
+    folder = f"{model_path.name}-{model_fingerprint(model_path)}-v{EXPORT_VERSION}"
+    return cache_dir / folder / f"model-{variant}.onnx"
+
+
+def ensure_exported(model_path: Path, cache_dir: Path, variant: Variant) -> Path:
+    """The cached ONNX file for `variant`, exporting (and quantising) it first if it is missing."""
+    target = cached_model_path(model_path, cache_dir, variant)
+    if target.is_file():
+        return target
+    fp32 = cached_model_path(model_path, cache_dir, "fp32")
+    if not fp32.is_file():
+        log.info("exporting the embedding model to ONNX once (a few seconds): %s", fp32)
+        _atomically(fp32, lambda staging: export_onnx(model_path, staging))
+    if variant == "int8":
+        log.info("quantising the ONNX model to int8 once: %s", target)
+        _atomically(target, lambda staging: quantize_int8(fp32, staging))
+    return target
+
+
+def _atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Run `write(staging_path)` and rename the result to `target` (concurrent exporters are fine:
+    each writes its own staging file and the last rename wins with identical bytes)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        write(Path(staging))
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+def export_onnx(model_path: Path, destination: Path) -> None:
+    """Export the transformer plus pooling and normalisation as one ONNX graph (imports torch)."""
+    shape = read_model_shape(model_path)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bar
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as error:
+        raise ModelError(f"exporting to ONNX needs torch and transformers ({error})") from error
+
+    # Eager attention: the SDPA path drops an all-ones mask while tracing, which would bake
+    # "no padding" into the graph.
+    try:
+        model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager")
+    except Exception as error:  # transformers raises many types for a folder it can't read
+        raise ModelError(f"could not load {str(model_path)!r} for the ONNX export: {error}") from error
+    model.eval()
+
+    class SentenceEncoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = model
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            tokens = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            if shape.pooling == "cls":
+                pooled = tokens[:, 0]
+            else:
+                mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+                pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1) if shape.normalize else pooled
+
+    # A padded row in the example batch, so the traced graph keeps the mask arithmetic general.
+    example = (
+        torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64),
+        torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.int64),
+        torch.zeros((2, 4), dtype=torch.int64),
+    )
+    axes = {name: {0: "batch", 1: "tokens"} for name in _INPUTS}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer and legacy-exporter warnings about constant shapes
+        torch.onnx.export(
+            SentenceEncoder(),
+            example,
+            str(destination),
+            input_names=list(_INPUTS),
+            output_names=["sentence_embedding"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def quantize_int8(source: Path, destination: Path) -> None:
+    """Dynamic int8 quantisation of the weights, per channel (measured closest to fp32)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The quantiser logs a line per tensor (and a pre-processing hint) on the root logger: noise for a
+    # one-time step whose result the tests check.
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(str(source), str(destination), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+class OnnxEmbedder:
+    """Embeds with ONNX Runtime on the CPU; thread-safe (one run at a time, like the torch backend)."""
+
+    def __init__(
+        self, model_path: Path, onnx_path: Path, *, identity: str, batch_size: int = 32, threads: int = 0
+    ) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        shape = read_model_shape(model_path)
+        try:
+            self._counter = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.log_severity_level = 3
+            self._session = onnxruntime.InferenceSession(
+                str(onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # tokenizers and onnxruntime raise their own exception types
+            raise ModelError(f"could not load the ONNX model {str(onnx_path)!r}: {error}") from error
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self._tokenizer.no_padding()  # padded per batch below, to the longest text of that batch
+        self._tokenizer.enable_truncation(max_length=shape.max_seq_length)
+        self._inputs = {item.name for item in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self._batch_size = batch_size
+        self._identity = identity
+        self._dimension = shape.dimension or int(self._session.get_outputs()[0].shape[-1])
+        self._max_tokens = shape.max_seq_length - 2  # [CLS] and [SEP]
+        self.onnx_path = onnx_path
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens of `text`, special tokens excluded (as sentence-transformers counts)."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Longest first, batched: little padding, and the slowest batch shows in a progress bar first.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        starts = range(0, len(order), self._batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches", unit="batch")
+        with self._lock:
+            for start in starts:
+                rows = order[start : start + self._batch_size]
+                out[rows] = self._run([encodings[i] for i in rows])
+        return out
+
+    def _run(self, encodings: list[Encoding]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in _INPUTS}
+        for row, encoding in enumerate(encodings):
+            size = len(encoding.ids)
+            feeds["input_ids"][row, :size] = encoding.ids
+            feeds["attention_mask"][row, :size] = 1
+            feeds["token_type_ids"][row, :size] = encoding.type_ids
+        (vectors,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})
+        return vectors
