@@ -19,6 +19,7 @@ from index.embedding import Embedder
 from index.passages import Passage, split_sentences
 from index.settings import IndexSettings
 from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit
+from index.vector_index import build_vector_index
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,11 @@ def build_index(
     units = tuple(
         Unit(passage=number, text=text, key=key) for (number, text), key in zip(planned, keys, strict=True)
     )
-    data = IndexData(manifest=manifest, passages=tuple(passages), units=units, vectors=vectors)
+    # The FAISS index is built once here; the store saves it and the retriever serves it.
+    search_index = build_vector_index(vectors)
+    data = IndexData(
+        manifest=manifest, passages=tuple(passages), units=units, vectors=vectors, search_index=search_index
+    )
     stats = BuildStats(
         articles=len(articles.articles),
         passages=len(passages),

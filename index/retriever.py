@@ -23,6 +23,7 @@ from index.embedding import Embedder
 from index.lexical import Bm25
 from index.settings import IndexSettings
 from index.store import IndexData
+from index.vector_index import build_vector_index, nearest_rows
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,8 @@ class SearchIndex:
     """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages."""
 
     def __init__(self, data: IndexData) -> None:
-        import faiss
-
         self.data = data
-        if data.search_index is not None:
-            self._faiss = data.search_index
-        else:
-            self._faiss = faiss.IndexFlatIP(data.manifest.dimension)
-            self._faiss.add(data.vectors)
+        self._faiss = data.search_index if data.search_index is not None else build_vector_index(data.vectors)
         self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
         aliases = Aliases(**data.manifest.aliases)
         self._acronyms = aliases.acronyms
@@ -113,7 +108,7 @@ class SearchIndex:
     def search(self, question: str, vector: np.ndarray, k: int) -> tuple[Confidence, list[Hit]]:
         """Rank passages for one question whose embedding is `vector`."""
         fetch = min(DENSE_CANDIDATES, self._faiss.ntotal)
-        _, rows = self._faiss.search(vector.reshape(1, -1), fetch)
+        rows = nearest_rows(self._faiss, vector.reshape(1, -1), fetch)
         candidates = {int(self._owners[row]) for row in rows[0] if row >= 0}
         query = self._lexical_text(question)
         lexical = self._bm25.scores(query)

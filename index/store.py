@@ -5,7 +5,8 @@
       passages.jsonl   one passage per line, with its article and paragraph
       units.jsonl      one line per vector: the passage it belongs to, the text embedded, its hash
       vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache
-      index.faiss      the FAISS index over those vectors (inner product = cosine)
+      index.faiss      the FAISS index over those vectors (inner product = cosine): exact for a small
+                       corpus, approximate (IVF) for a large one (see index.vector_index)
 
 A build is written to a temporary directory beside INDEX_DIR and renamed into place, so a crash
 mid-build leaves the previous index as it was. No pickle anywhere.
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from index.passages import Passage
+from index.vector_index import build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +151,10 @@ class IndexStore:
             _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in data.passages))
             _write_jsonl(staging / "units.jsonl", (asdict(u) for u in data.units))
             np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
-            flat = faiss.IndexFlatIP(data.manifest.dimension)
-            flat.add(data.vectors)
-            faiss.write_index(flat, str(staging / "index.faiss"))
+            search_index = data.search_index
+            if search_index is None or search_index.ntotal != len(data.vectors):
+                search_index = build_vector_index(data.vectors)
+            faiss.write_index(search_index, str(staging / "index.faiss"))
             checksums = {name: _sha256(staging / name) for name in _FILES}
             manifest = {**asdict(data.manifest), "checksums": checksums}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -220,5 +223,5 @@ class IndexStore:
             passages=passages,
             units=units,
             vectors=vectors,
-            search_index=faiss_index,
+            search_index=configure(faiss_index),
         )

@@ -1,0 +1,86 @@
+"""The FAISS index over the unit vectors: exact below a size threshold, approximate (IVF) above it.
+
+Search only fetches *candidates*; `SearchIndex` then scores each candidate passage exactly from the
+stored vectors, so an approximate index can only change which passages are considered, never their
+scores. Why these parameters: docs/benchmarks.md ("Scale").
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Up to this many vectors a flat (exact) search takes a few ms on one core; above it, IVF.
+EXACT_MAX_VECTORS = 50_000
+# Each vector stored as 8-bit codes: a quarter of the float32 memory; candidates are re-scored exactly.
+IVF_ENCODING = "SQ8"
+TRAINING_POINTS_PER_LIST = 40  # FAISS warns below 39; more only slows the k-means
+SCANNED_SHARE = 1 / 32  # nprobe = this share of the lists, at least MIN_PROBES
+MIN_PROBES = 16
+
+
+def ivf_lists(count: int) -> int:
+    """Number of IVF lists for `count` vectors: about sqrt(count), a power of two in [256, 4096]."""
+    return int(min(4096, max(256, 2 ** round(math.log2(math.sqrt(count))))))
+
+
+def build_vector_index(vectors: np.ndarray, *, exact_max: int | None = None) -> Any:
+    """A FAISS inner-product index over unit `vectors`: flat when there are at most `exact_max`
+    (default EXACT_MAX_VECTORS), else IVF with 8-bit codes (trained on a deterministic sample)."""
+    import faiss
+
+    count, dimension = vectors.shape
+    exact_max = EXACT_MAX_VECTORS if exact_max is None else exact_max
+    # IVF needs enough vectors to train its lists; below that a flat search is fast anyway.
+    if count <= exact_max or count < ivf_lists(count) * TRAINING_POINTS_PER_LIST:
+        index = faiss.IndexFlatIP(dimension)
+        index.add(vectors)
+        return index
+    lists = ivf_lists(count)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is batched work: use every core
+    index = faiss.index_factory(dimension, f"IVF{lists},{IVF_ENCODING}", faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(
+        count, min(count, lists * TRAINING_POINTS_PER_LIST), replace=False
+    )
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    configure(index)
+    log.info("approximate vector index: IVF%d,%s over %d vectors", lists, IVF_ENCODING, count)
+    return index
+
+
+def configure(index: Any) -> Any:
+    """Set search-time parameters (nprobe) on an index read from disk or just built."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = max(MIN_PROBES, int(ivf.nlist * SCANNED_SHARE))
+    return index
+
+
+def describe(index: Any) -> str:
+    """A short name of the index type, for logs and the benchmark."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        return "flat (exact)"
+    return f"IVF{ivf.nlist},{IVF_ENCODING} nprobe={ivf.nprobe}"
+
+
+def nearest_rows(index: Any, queries: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the `k` nearest vectors for each query (-1 where there are fewer)."""
+    import faiss
+
+    # One query is latency-bound: OpenMP threads only add barrier waits (several times slower on
+    # this 2-core machine when another process is busy). Per-thread setting; builds set their own.
+    faiss.omp_set_num_threads(1 if len(queries) == 1 else os.cpu_count() or 1)
+    _, rows = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    return rows
