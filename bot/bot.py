@@ -1,0 +1,150 @@
+"""The Discord client: an `ArticleBot` built with its settings and retriever, and its extensions."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.async_retriever import AsyncRetriever
+from bot.cooldown import Cooldown
+from bot.endpoints import use_endpoints
+from bot.rendering import APOLOGY
+from bot.settings import BotSettings
+from bot.tree import ArticleTree
+
+if TYPE_CHECKING:
+    from index.retriever import Retriever
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.exts.qa", "bot.exts.admin", "bot.exts.owner")
+
+
+def bot_intents() -> discord.Intents:
+    """Guilds, guild and DM messages; no privileged intents. Mentions and DMs carry their text
+    without the message content intent, and that is all the bot reads."""
+    intents = discord.Intents.default()
+    intents.message_content = False
+    intents.members = False
+    intents.presences = False
+    intents.typing = False  # typing events are traffic the bot never uses
+    return intents
+
+
+class ArticleBot(commands.Bot):
+    """Answers questions about the article over Discord.
+
+    `settings` and `retriever` are given, not looked up, so tests and the end-to-end stand-in can
+    build one in-process with a fake retriever and their own URLs.
+    """
+
+    def __init__(
+        self,
+        settings: BotSettings,
+        retriever: Retriever,
+        *,
+        guild_ready_timeout: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # The bot has no voice features; don't warn at every start that voice libraries are missing.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # owner commands only; see `process_commands`
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            tree_cls=ArticleTree,
+            guild_ready_timeout=guild_ready_timeout,
+            max_messages=None,  # nothing reads the message cache
+        )
+        self.settings = settings
+        self.retriever = AsyncRetriever(retriever)
+        self.cooldown = Cooldown(settings.ask_cooldown_seconds, clock=clock)
+
+    async def login(self, token: str) -> None:
+        """Point discord.py at the configured API and gateway, then log in."""
+        use_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        """Load the extensions (a broken one is logged, not fatal) and sync commands to the guilds
+        in DISCORD_GUILD_IDS, where they appear at once; global sync is the owner's `sync`."""
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("could not load extension %s", extension)
+        for guild_id in self.settings.guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException as error:
+                log.warning(
+                    "could not sync commands to guild %s (is the bot in it, invited with the "
+                    "applications.commands scope?): %s",
+                    guild_id,
+                    error,
+                )
+            else:
+                log.info("synced %d commands to guild %s", len(synced), guild_id)
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected as %s (id %s) in %d server(s)", self.user, self.user and self.user.id, len(self.guilds)
+        )
+
+    async def owner_command(self, message: discord.Message) -> commands.Context[ArticleBot] | None:
+        """The context of `message` if it is the application owner running a mention command
+        (`@Bot sync`), else None."""
+        if message.author.bot or not message.content or not await self.is_owner(message.author):
+            return None
+        context = await self.get_context(message)
+        return context if context.command is not None else None
+
+    async def process_commands(self, message: discord.Message) -> None:
+        """Run owner commands only: everyone else's mentions are questions for the QA cog, and
+        an unknown "command" must not be reported as an error."""
+        if (context := await self.owner_command(message)) is not None:
+            await self.invoke(context)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """The one handler for errors in events: log with the traceback; if a person's message
+        caused it, apologise to them."""
+        log.error("unhandled error in %s", event_method, exc_info=sys.exc_info())
+        message = args[0] if args and isinstance(args[0], discord.Message) else None
+        if message is None or message.author.bot:
+            return
+        try:
+            await message.channel.send(
+                APOLOGY,
+                reference=message.to_reference(fail_if_not_exists=False),
+                mention_author=False,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as error:
+            log.warning("could not apologise for message %s: %s", message.id, error)
+
+    async def close(self) -> None:
+        if self.retriever.reindexing:
+            log.info("a reindex is running; the process exits when it has finished")
+        await super().close()
+
+
+def build_bot(
+    settings: BotSettings,
+    retriever: Retriever,
+    *,
+    guild_ready_timeout: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> ArticleBot:
+    """The bot, ready for `await bot.start(settings.token)` (the end-to-end tests use a small
+    `guild_ready_timeout`)."""
+    return ArticleBot(settings, retriever, guild_ready_timeout=guild_ready_timeout, clock=clock)

@@ -1,0 +1,185 @@
+"""The QA cog: every way of asking ends in the same answer embed.
+
+Interactions must be answered within 3 s of Discord sending them. A question usually takes tens of
+milliseconds, so the answer is sent directly when it is ready within `DIRECT_REPLY_SECONDS` (one
+request, no "thinking…" flash); a cold model, a busy machine or a queue of questions makes the bot
+defer then and fill the reply in when the answer comes, leaving ample margin for network latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import rendering
+from bot.async_retriever import Busy
+from bot.exts.qa._more import AnswerShelf, MorePassages
+from bot.permissions import may_answer_in
+from bot.questions import addresses_bot, question_from, wants_help
+from bot.tree import AskingTooFast, send_private
+from index.retriever import MAX_QUESTION_CHARS
+
+if TYPE_CHECKING:
+    from bot.bot import ArticleBot
+    from index.answer import Answer
+
+log = logging.getLogger(__name__)
+
+DIRECT_REPLY_SECONDS = 1.5
+SLOW_DOWN_REACTION = "⏳"
+_ANSWERABLE = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def within_cooldown(interaction: discord.Interaction) -> bool:
+    """App command check: the per-user cooldown, shared with mentions and DMs."""
+    bot = cast("ArticleBot", interaction.client)
+    retry_after = bot.cooldown.retry_after(interaction.user.id)
+    if retry_after:
+        raise AskingTooFast(retry_after)
+    return True
+
+
+def _own_role_id(guild: discord.Guild | None) -> int | None:
+    role = guild.self_role if guild is not None else None
+    return role.id if role is not None else None
+
+
+class QA(commands.Cog):
+    """Answers questions with the article's passages."""
+
+    def __init__(self, bot: ArticleBot) -> None:
+        self.bot = bot
+        self.shelf = AnswerShelf()
+        self.direct_reply_seconds = DIRECT_REPLY_SECONDS
+        self.ask_menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_about_message)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.ask_menu)
+        self.bot.add_dynamic_items(MorePassages)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
+        self.bot.remove_dynamic_items(MorePassages)
+
+    def reply_for(self, answer: Answer) -> dict[str, Any]:
+        """The embed, and the "More passages" button when there are more, for a reply."""
+        reply: dict[str, Any] = {"embed": rendering.answer_embed(answer)}
+        if len(answer.hits) > 1:
+            view = discord.ui.View(timeout=None)
+            view.add_item(MorePassages(self.shelf.put(answer)))
+            reply["view"] = view
+        return reply
+
+    async def answer_interaction(
+        self, interaction: discord.Interaction, question: str, *, ephemeral: bool
+    ) -> None:
+        """Answer directly if the answer is quick, else defer and fill the reply in when ready."""
+        work = asyncio.ensure_future(self.bot.retriever.ask(question))
+        done, _ = await asyncio.wait({work}, timeout=self.direct_reply_seconds)
+        none = discord.AllowedMentions.none()
+        if work in done:
+            reply = self.reply_for(work.result())
+            await interaction.response.send_message(**reply, ephemeral=ephemeral, allowed_mentions=none)
+            return
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        reply = self.reply_for(await work)
+        await interaction.edit_original_response(**reply, allowed_mentions=none)
+
+    @app_commands.command(name="ask", description="Ask a question about the article; the answer quotes it")
+    @app_commands.describe(
+        question="Your question, e.g. when was the policy announced?",
+        private="Show the answer only to you (default: everyone in the channel sees it)",
+    )
+    @app_commands.check(within_cooldown)
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        private: bool = False,
+    ) -> None:
+        """/ask: the best passage, its citation and the confidence; more passages behind a button."""
+        await self.answer_interaction(interaction, question, ephemeral=private)
+
+    @app_commands.check(within_cooldown)
+    async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Ask the article" message command: that message's text is the question; only the
+        user who ran it sees the answer."""
+        me = self.bot.user
+        question = question_from(
+            message.content, bot_id=me.id if me else 0, bot_role_id=_own_role_id(interaction.guild)
+        )
+        if not question:
+            await send_private(interaction, rendering.NOTHING_TO_ASK)
+            return
+        await self.answer_interaction(interaction, question, ephemeral=True)
+
+    @app_commands.command(name="about", description="Which article the bot knows, its index, and how to ask")
+    async def about(self, interaction: discord.Interaction) -> None:
+        """/about: the article(s), passages, when the index was built, the model, how to ask."""
+        name = self.bot.user.display_name if self.bot.user else "bot"
+        embed = rendering.about_embed(
+            self.bot.retriever.info, reindexing=self.bot.retriever.reindexing, bot_name=name
+        )
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a message that mentions the bot, or any message in a DM with it."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.type not in _ANSWERABLE:
+            return
+        is_dm = message.guild is None
+        role_id = _own_role_id(message.guild)
+        if not is_dm and not addresses_bot(
+            [user.id for user in message.mentions],
+            [role.id for role in message.role_mentions],
+            bot_id=me.id,
+            bot_role_id=role_id,
+        ):
+            return
+        if not may_answer_in(
+            message.channel.id,
+            getattr(message.channel, "parent_id", None),
+            is_dm=is_dm,
+            answer_channel_ids=self.bot.settings.answer_channel_ids,
+        ):
+            return
+        if await self.bot.owner_command(message) is not None:
+            return  # `process_commands` runs it
+        question = question_from(message.content, bot_id=me.id, bot_role_id=role_id)
+        if wants_help(question):
+            await self.reply_to(message, content=rendering.help_text(me.display_name))
+            return
+        if self.bot.cooldown.retry_after(message.author.id):
+            await self.slow_down(message)
+            return
+        try:
+            answer = await self.bot.retriever.ask(question)
+        except Busy:
+            await self.reply_to(message, content=rendering.BUSY)
+            return
+        await self.reply_to(message, **self.reply_for(answer))
+
+    async def reply_to(self, message: discord.Message, **reply: Any) -> None:
+        """Reply to `message` without pinging its author or anyone else; still sent if the message
+        was deleted meanwhile."""
+        await message.channel.send(
+            **reply,
+            reference=message.to_reference(fail_if_not_exists=False),
+            mention_author=False,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def slow_down(self, message: discord.Message) -> None:
+        """Mark a question over the cooldown with a reaction: quieter than a reply, never a ping."""
+        try:
+            await message.add_reaction(SLOW_DOWN_REACTION)
+        except discord.HTTPException as error:
+            log.debug("could not react to message %s: %s", message.id, error)
