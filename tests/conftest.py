@@ -1,0 +1,72 @@
+"""Fixtures shared by the test packages: the shipped article, temporary settings, the fake embedder,
+and (for tests marked slow) one real embedder per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from index.settings import IndexSettings
+from tests.fakes import FakeEmbedder
+
+if TYPE_CHECKING:
+    from index.embedding import Embedder
+    from index.retriever import Retriever
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_ARTICLE = REPO / "data" / "articles" / "philadelphia-ice-arrest-data.txt"
+DEV_QUESTIONS = REPO / "tests" / "data" / "dev.jsonl"
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A temporary ARTICLES_DIR holding a copy of the shipped article."""
+    directory = tmp_path / "articles"
+    directory.mkdir()
+    shutil.copy(SHIPPED_ARTICLE, directory / SHIPPED_ARTICLE.name)
+    return directory
+
+
+@pytest.fixture
+def settings(tmp_path: Path, articles_dir: Path) -> IndexSettings:
+    """Settings pointing at the temporary ARTICLES_DIR and an INDEX_DIR under tmp_path."""
+    return IndexSettings(articles_dir=articles_dir, index_dir=tmp_path / "var" / "index")
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def retriever(settings: IndexSettings, fake_embedder: FakeEmbedder) -> Retriever:
+    """A retriever over the shipped article, built with the fake embedder."""
+    from index.startup import open_retriever
+
+    ready, _ = open_retriever(settings, fake_embedder)
+    return ready
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once per session; only for tests marked slow."""
+    from index.startup import load_embedder
+
+    return load_embedder(IndexSettings())
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> IndexSettings:
+    """Settings of an index of the shipped article built once with the real model (read it, don't write)."""
+    from index.startup import open_retriever
+
+    root = tmp_path_factory.mktemp("real-index")
+    articles = root / "articles"
+    articles.mkdir()
+    shutil.copy(SHIPPED_ARTICLE, articles / SHIPPED_ARTICLE.name)
+    settings = IndexSettings(articles_dir=articles, index_dir=root / "index")
+    open_retriever(settings, real_embedder)
+    return settings
