@@ -1,0 +1,172 @@
+"""Reading ARTICLES_DIR: the shipped article's passages, and clear messages for bad input."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from index import articles as articles_module
+from index.articles import ArticleError, article_passages, load_articles, read_article
+from tests.conftest import REPO, SHIPPED_ARTICLE
+from tests.fakes import FakeEmbedder
+
+TITLE = "Philadelphia To Stop Giving ICE Real-Time Arrest Data"
+FURNITURE = [
+    "0:00",
+    "Play Live Radio",
+    "Next Up:",
+    "Available On Air Stations",
+    "Contact 90.5 WESA with a story idea or news tip: news@wesa.fm",
+    "RIchard Drew",
+    "/",
+    "AP",
+]
+PROSE = "The council approved the budget on Tuesday after a long debate about parks and libraries.\n"
+
+
+def test_the_shipped_article_is_byte_identical_to_the_shared_copy():
+    shared = REPO.parent / "shared" / "articles" / SHIPPED_ARTICLE.name
+    if not shared.exists():
+        pytest.skip(f"no shared copy at {shared}")
+    assert SHIPPED_ARTICLE.read_bytes() == shared.read_bytes()
+
+
+def test_the_shipped_article_is_cleaned_to_title_caption_and_17_paragraphs():
+    article = read_article(SHIPPED_ARTICLE)
+
+    assert article.title == TITLE
+    assert len(article.captions) == 1
+    assert article.captions[0].startswith("In this March 3, 2015 photo, Immigration and Customs Enforcement")
+    assert len(article.paragraphs) == 17
+    assert article.paragraphs[0].startswith("Philadelphia will stop giving")
+    assert "expires Aug. 31" in article.paragraphs[2]
+
+
+def test_the_shipped_article_passages_hold_no_page_furniture_and_know_where_they_come_from():
+    embedder = FakeEmbedder()
+    article = read_article(SHIPPED_ARTICLE)
+
+    passages = article_passages(article, embedder.max_tokens, embedder.count_tokens)
+
+    texts = [passage.text for passage in passages]
+    for furniture in FURNITURE:
+        assert furniture not in texts
+    assert not any(text.startswith(("Contact 90.5 WESA", "0:00")) for text in texts)
+    assert {passage.article for passage in passages} == {TITLE}
+    assert {passage.source for passage in passages} == {SHIPPED_ARTICLE.name}
+    captions = [passage for passage in passages if passage.kind == "caption"]
+    assert [caption.paragraph for caption in captions] == [0]
+    assert "Bronx" in captions[0].text
+    body_numbers = [passage.paragraph for passage in passages if passage.kind == "body"]
+    assert sorted(set(body_numbers)) == list(range(1, 18))
+    third = [passage.text for passage in passages if passage.paragraph == 3]
+    assert any("expires Aug. 31" in text for text in third)
+
+
+def test_a_paragraph_longer_than_the_window_becomes_parts_of_one_paragraph():
+    embedder = FakeEmbedder(max_tokens=12)
+    article = read_article(SHIPPED_ARTICLE)
+
+    passages = article_passages(article, embedder.max_tokens, embedder.count_tokens)
+
+    first = [passage for passage in passages if passage.kind == "body" and passage.paragraph == 1]
+    assert len(first) > 1
+    assert [passage.part for passage in first] == list(range(len(first)))
+    assert " ".join(passage.text for passage in first).split() == article.paragraphs[0].split()
+
+
+def test_the_citation_names_the_article_and_the_paragraph():
+    embedder = FakeEmbedder()
+    passages = article_passages(read_article(SHIPPED_ARTICLE), embedder.max_tokens, embedder.count_tokens)
+
+    citations = {passage.citation for passage in passages}
+
+    assert f"{TITLE} · photo caption" in citations
+    assert f"{TITLE} · ¶3" in citations
+
+
+def test_a_markdown_file_without_a_headline_is_titled_after_its_name(tmp_path: Path):
+    path = tmp_path / "city_budget-vote.md"
+    path.write_text(PROSE)
+
+    assert read_article(path).title == "City budget vote"
+
+
+# --- Bad input ---------------------------------------------------------------------------------
+
+
+def test_a_missing_directory_is_named(tmp_path: Path):
+    with pytest.raises(ArticleError, match=r"'.*nowhere' does not exist"):
+        load_articles(tmp_path / "nowhere")
+
+
+def test_a_file_instead_of_a_directory_is_named(tmp_path: Path):
+    path = tmp_path / "article.txt"
+    path.write_text(PROSE)
+
+    with pytest.raises(ArticleError, match="is not a directory"):
+        load_articles(path)
+
+
+def test_an_empty_directory_or_one_without_txt_or_md_files_says_what_to_put_there(tmp_path: Path):
+    with pytest.raises(ArticleError, match=r"no article files \(\.txt or \.md\)"):
+        load_articles(tmp_path)
+
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / ".hidden.txt").write_text(PROSE)
+    with pytest.raises(ArticleError, match=r"no article files \(\.txt or \.md\)"):
+        load_articles(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "the file is empty"),
+        (b" \n\n\t\n", "the file is empty"),
+        (b"caf\xe9 au lait, the council said on Tuesday.\n", "not UTF-8 text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file"),
+        (b"0:00\nPlay Live Radio\nNext Up:\n", "no paragraphs of prose"),
+    ],
+    ids=["empty", "whitespace", "latin-1", "binary", "furniture-only"],
+)
+def test_a_bad_file_is_skipped_with_a_warning_naming_it_and_the_others_are_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes, problem: str
+):
+    (tmp_path / "bad.txt").write_bytes(content)
+    (tmp_path / "good.txt").write_text(PROSE)
+
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        loaded = load_articles(tmp_path)
+
+    assert [article.source for article in loaded.articles] == ["good.txt"]
+    assert len(loaded.warnings) == 1
+    assert "bad.txt" in loaded.warnings[0]
+    assert problem in loaded.warnings[0]
+    assert any("bad.txt" in record.getMessage() for record in caplog.records)
+
+
+def test_an_over_size_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(articles_module, "MAX_ARTICLE_BYTES", 1024 * 1024)
+    (tmp_path / "book.txt").write_text(PROSE * (2 * 1024 * 1024 // len(PROSE)))
+    (tmp_path / "good.txt").write_text(PROSE)
+
+    loaded = load_articles(tmp_path)
+
+    assert [article.source for article in loaded.articles] == ["good.txt"]
+    assert "book.txt" in loaded.warnings[0]
+    assert "over the 1 MB limit" in loaded.warnings[0]
+
+
+def test_when_every_file_is_bad_the_error_names_each_problem(tmp_path: Path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "latin.md").write_bytes(b"caf\xe9\n")
+
+    with pytest.raises(ArticleError) as raised:
+        load_articles(tmp_path)
+
+    message = str(raised.value)
+    assert "no usable article" in message
+    assert "empty.txt: the file is empty" in message
+    assert "latin.md: not UTF-8 text" in message
