@@ -1,0 +1,205 @@
+"""IndexStore: plain files without pickle, written atomically, recovered after a crash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index.articles import load_articles
+from index.build import build_index
+from index.settings import IndexSettings
+from index.store import IndexData, IndexStore, IndexUnavailable, Unit
+from tests.fakes import FakeEmbedder
+
+
+def build(settings: IndexSettings) -> IndexData:
+    data, _ = build_index(load_articles(settings.articles_dir), FakeEmbedder())
+    return data
+
+
+def edit_article(settings: IndexSettings) -> None:
+    for path in settings.articles_dir.iterdir():
+        path.write_text(path.read_text().replace("Jim Kenney", "Jim Kenny"))
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def staging_dirs(store: IndexStore) -> list[Path]:
+    return sorted(store.directory.parent.glob(f".{store.directory.name}.tmp-*"))
+
+
+def assert_same_index(loaded: IndexData, saved: IndexData) -> None:
+    assert loaded.passages == saved.passages
+    assert loaded.units == saved.units
+    np.testing.assert_array_equal(loaded.vectors, saved.vectors)
+    assert dataclasses.replace(loaded.manifest, checksums={}) == saved.manifest
+
+
+def test_save_then_load_gives_the_same_index(settings: IndexSettings):
+    data = build(settings)
+    store = IndexStore(settings.index_dir)
+
+    store.save(data)
+    loaded = store.load()
+
+    assert_same_index(loaded, data)
+    assert loaded.vectors.dtype == np.float32
+    assert loaded.search_index.ntotal == len(data.vectors)
+    assert set(loaded.manifest.checksums) >= {"passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss"}
+
+
+def test_the_files_are_plain_json_and_numpy_without_pickle(settings: IndexSettings):
+    data = build(settings)
+    IndexStore(settings.index_dir).save(data)
+    directory = settings.index_dir
+
+    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    passages = [json.loads(line) for line in (directory / "passages.jsonl").read_text().splitlines()]
+    units = [json.loads(line) for line in (directory / "units.jsonl").read_text().splitlines()]
+
+    np.testing.assert_array_equal(vectors, data.vectors)
+    assert manifest["model"] == "fake-hashing@512"
+    assert [row["text"] for row in passages] == [passage.text for passage in data.passages]
+    assert len(units) == len(vectors)
+    assert faiss.read_index(str(directory / "index.faiss")).ntotal == len(vectors)
+
+
+def test_saving_again_replaces_the_index_and_leaves_nothing_beside_it(settings: IndexSettings):
+    store = IndexStore(settings.index_dir)
+    store.save(build(settings))
+    edit_article(settings)
+    second = build(settings)
+
+    store.save(second)
+
+    assert_same_index(store.load(), second)
+    assert sorted(path.name for path in settings.index_dir.parent.iterdir()) == ["index"]
+
+
+def fail_on_call(number: int, real, error: BaseException):
+    """A stand-in for `real` that raises `error` on its `number`-th call (from 1)."""
+    calls = 0
+
+    def stand_in(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == number:
+            raise error
+        return real(*args, **kwargs)
+
+    return stand_in
+
+
+CRASHES = {
+    "while writing vectors.npy": (np, "save", 1),
+    "while writing index.faiss": (faiss, "write_index", 1),
+    "while moving the old index aside": (os, "rename", 1),
+}
+
+
+@pytest.mark.parametrize(("module", "name", "call"), CRASHES.values(), ids=CRASHES.keys())
+def test_a_crash_mid_write_leaves_the_previous_index_as_it_was(
+    settings: IndexSettings, monkeypatch: pytest.MonkeyPatch, module, name: str, call: int
+):
+    store = IndexStore(settings.index_dir)
+    first = build(settings)
+    store.save(first)
+    before = snapshot(settings.index_dir)
+    edit_article(settings)
+    second = build(settings)
+    monkeypatch.setattr(module, name, fail_on_call(call, getattr(module, name), OSError("disk on fire")))
+
+    with pytest.raises(OSError, match="disk on fire"):
+        store.save(second)
+    monkeypatch.undo()
+
+    assert snapshot(settings.index_dir) == before
+    assert_same_index(store.load(), first)
+    assert staging_dirs(store) == []
+
+
+def test_a_crash_between_the_two_renames_is_recovered_on_load(
+    settings: IndexSettings, monkeypatch: pytest.MonkeyPatch
+):
+    store = IndexStore(settings.index_dir)
+    first = build(settings)
+    store.save(first)
+    edit_article(settings)
+    # the second rename (staging → INDEX_DIR) fails: only INDEX_DIR.previous is left
+    monkeypatch.setattr(os, "rename", fail_on_call(2, os.rename, OSError("power cut")))
+    with pytest.raises(OSError, match="power cut"):
+        store.save(build(settings))
+    monkeypatch.undo()
+    assert not settings.index_dir.exists()
+    assert settings.index_dir.with_name("index.previous").is_dir()
+
+    assert_same_index(store.load(), first)
+    assert settings.index_dir.is_dir()
+    assert not settings.index_dir.with_name("index.previous").exists()
+
+
+def test_a_killed_build_leaves_a_staging_dir_that_is_never_served_and_is_cleaned_up(settings: IndexSettings):
+    store = IndexStore(settings.index_dir)
+    first = build(settings)
+    store.save(first)
+    # what `kill -9` mid-save leaves: a half-written staging directory beside INDEX_DIR
+    leftover = settings.index_dir.with_name(".index.tmp-killed")
+    leftover.mkdir()
+    (leftover / "passages.jsonl").write_text('{"text": "half a line')
+
+    assert_same_index(store.load(), first)
+
+    edit_article(settings)
+    store.save(build(settings))
+    assert staging_dirs(store) == []
+
+
+def test_an_index_needs_passages_and_one_vector_per_unit(settings: IndexSettings):
+    data = build(settings)
+
+    with pytest.raises(ValueError, match="at least one passage"):
+        dataclasses.replace(data, passages=(), units=(), vectors=data.vectors[:0])
+    with pytest.raises(ValueError, match="units but"):
+        dataclasses.replace(data, vectors=data.vectors[:-1])
+    with pytest.raises(ValueError, match="does not exist"):
+        dataclasses.replace(data, units=(*data.units[:-1], Unit(len(data.passages), "x", "key")))
+
+
+def truncated(data: bytes) -> bytes:
+    return data[:150]
+
+
+def garbage(data: bytes) -> bytes:
+    return b"garbage" * 50
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [("vectors.npy", truncated), ("index.faiss", garbage), ("index.faiss", truncated)],
+    ids=["truncated-vectors", "garbage-faiss", "truncated-faiss"],
+)
+def test_a_broken_file_with_a_matching_checksum_is_still_unavailable(
+    settings: IndexSettings, name: str, damage
+):
+    """Corruption that also rewrote the manifest (or a bug in the writer) is caught by the readers."""
+    store = IndexStore(settings.index_dir)
+    store.save(build(settings))
+    path = settings.index_dir / name
+    path.write_bytes(damage(path.read_bytes()))
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["checksums"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+
+    with pytest.raises(IndexUnavailable, match="unreadable"):
+        store.load()
