@@ -1,0 +1,205 @@
+"""`run_bot.py` commands run in-process with the fake embedder (the real-model runs are in
+test_cli_process.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import run_bot
+from index import startup
+from index.settings import IndexSettings
+from tests.conftest import DEV_QUESTIONS
+from tests.fakes import FakeEmbedder
+
+LOAD_EMBEDDER = startup.load_embedder
+QUESTIONS = ["When does the contract expire?", "sourdough bread baking tips"]
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, settings: IndexSettings) -> None:
+    """ARTICLES_DIR and INDEX_DIR in tmp_path, no .env, no Discord token, the fake model."""
+    monkeypatch.setenv("ARTICLES_DIR", str(settings.articles_dir))
+    monkeypatch.setenv("INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
+
+
+def stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_ask_json_answers_the_arguments_in_order(capsys: pytest.CaptureFixture[str]):
+    assert run_bot.main(["ask", "--json", *QUESTIONS]) == 0
+
+    rows = json_lines(capsys.readouterr().out)
+    assert [row["question"] for row in rows] == QUESTIONS
+    assert rows[0]["passages"][0]["paragraph"] == 3
+    assert rows[1]["confidence"] == "none"
+
+
+def test_ask_json_reads_stdin_one_question_a_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    stdin(monkeypatch, f"{QUESTIONS[0]}\n\n  \n{QUESTIONS[1]}\n{QUESTIONS[0]}")
+
+    assert run_bot.main(["ask", "--json", "--k", "1"]) == 0
+
+    rows = json_lines(capsys.readouterr().out)
+    assert [row["question"] for row in rows] == [*QUESTIONS, QUESTIONS[0]]
+    assert [len(row["passages"]) for row in rows] == [1, 0, 1]
+
+
+def test_ask_as_text(capsys: pytest.CaptureFixture[str]):
+    assert run_bot.main(["ask", QUESTIONS[0]]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith(f"Q: {QUESTIONS[0]}\n")
+    assert "[Philadelphia To Stop Giving ICE Real-Time Arrest Data · ¶3]" in out
+
+
+@pytest.mark.parametrize("k", ["0", "21", "three"])
+def test_ask_rejects_a_bad_k(k: str, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["ask", "--k", k, "question"])
+
+    assert exited.value.code == 2
+    assert "--k" in capsys.readouterr().err
+
+
+def test_reindex_prints_what_it_did(capsys: pytest.CaptureFixture[str]):
+    pattern = r"articles 1, passages (\d+), embedded (\d+), reused (\d+), seconds \d+\.\d\d\n"
+
+    assert run_bot.main(["reindex"]) == 0
+    first = re.fullmatch(pattern, capsys.readouterr().out)
+    assert run_bot.main(["reindex"]) == 0
+    second = re.fullmatch(pattern, capsys.readouterr().out)
+
+    assert first is not None
+    assert second is not None
+    assert int(first[2]) > 0
+    assert int(first[3]) == 0
+    assert (second[1], second[2], second[3]) == (first[1], "0", first[2])
+
+
+def test_reindex_prints_a_warning_for_a_skipped_file(settings: IndexSettings, capsys):
+    (settings.articles_dir / "empty.txt").write_text("")
+
+    assert run_bot.main(["reindex"]) == 0
+
+    assert "warning: skipped empty.txt: the file is empty\n" in capsys.readouterr().out
+
+
+def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):
+    assert run_bot.main(["eval", str(DEV_QUESTIONS), "--verbose"]) == 0
+
+    out = capsys.readouterr().out
+    for metric in ["Recall@1", "Recall@3", "MRR@3", "off-topic abstention", "false abstention"]:
+        assert re.search(rf"^{re.escape(metric)} +\d\.\d{{3}}", out, re.MULTILINE), metric
+    assert re.search(r"^near-topic answered high +\d+ of 1$", out, re.MULTILINE)
+
+
+def test_eval_of_a_missing_file_is_a_one_line_error(tmp_path: Path):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["eval", str(tmp_path / "nope.jsonl")])
+
+    assert str(exited.value.code).startswith("error: ")
+    assert "nope.jsonl" in str(exited.value.code)
+
+
+def test_eval_of_a_malformed_file_names_the_line(tmp_path: Path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text('{"question": "ok?", "answerable": false}\n{"answerable": true}\n')
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["eval", str(path)])
+
+    assert f"error: {path}:2: not an evaluation question" in str(exited.value.code)
+
+
+def test_without_a_token_the_default_is_a_terminal_chat(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    stdin(monkeypatch, f"{QUESTIONS[0]}\n{QUESTIONS[1]}\n")
+
+    assert run_bot.main([]) == 0
+
+    captured = capsys.readouterr()
+    assert captured.err.startswith(run_bot.TERMINAL_BANNER + "\n")
+    assert "Terminal mode (no DISCORD_TOKEN set)" in run_bot.TERMINAL_BANNER
+    assert "[Philadelphia To Stop Giving ICE Real-Time Arrest Data · ¶3]" in captured.out
+    assert "doesn't seem to cover that" in captured.out
+
+
+@pytest.mark.parametrize("command", [[], ["ask"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
+def test_a_missing_articles_dir_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+):
+    monkeypatch.setenv("ARTICLES_DIR", str(tmp_path / "missing"))
+    stdin(monkeypatch, "question\n")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(command)
+
+    message = str(exited.value.code)
+    assert message.startswith("error: ARTICLES_DIR ")
+    assert message.endswith("missing' does not exist")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("command", [[], ["ask"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
+def test_a_folder_that_is_not_a_model_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+):
+    monkeypatch.setattr("index.startup.load_embedder", LOAD_EMBEDDER)  # fails before loading anything
+    monkeypatch.setenv("EMBEDDING_MODEL", str(tmp_path))
+    stdin(monkeypatch, "question\n")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(command)
+
+    message = str(exited.value.code)
+    assert message.startswith(f"error: EMBEDDING_MODEL '{tmp_path}' is not a sentence-transformers model")
+    assert "\n" not in message
+
+
+HELP = {
+    "": ["ask", "reindex", "eval", "DISCORD_TOKEN"],
+    "ask": ["answer questions from the arguments or stdin", "--k", "--json"],
+    "reindex": ["rebuild the index from ARTICLES_DIR"],
+    "eval": ["retrieval quality on a JSONL question set", "--verbose"],
+}
+
+
+@pytest.mark.parametrize(("command", "says"), HELP.items(), ids=[c or "default" for c in HELP])
+def test_help_on_each_command_says_what_it_does(
+    command: str, says: list[str], capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main([*command.split(), "--help"])
+
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: run_bot.py {command}".rstrip() + " ")
+    for words in says:
+        assert words in out
+
+
+def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["ask", "question"])
+
+    assert "LOG_LEVEL 'LOUD' is not a logging level" in str(exited.value.code)

@@ -1,0 +1,89 @@
+"""The terminal face: readable answers, the chat loop and `ask` output (with the fake embedder)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from index.answer import Answer
+from index.console import NOT_COVERED, ask, chat, format_answer
+from index.retriever import EMPTY_QUESTION, SHORTENED_QUESTION, Retriever
+
+QUESTIONS = ["What does Juntos, the immigrant advocacy group, say?", "sourdough bread baking tips"]
+
+
+def test_format_answer_cites_each_passage_and_marks_the_key_sentence(retriever: Retriever):
+    answer = retriever.ask("Will the city release inmates to ICE without a judicial warrant?", k=2)
+
+    text = format_answer(answer)
+
+    first = answer.hits[0]
+    assert first.passage.citation == "Philadelphia To Stop Giving ICE Real-Time Arrest Data · ¶5"
+    assert first.key_sentence == "It won't release inmates to ICE without a judicial warrant."
+    assert f"1. [{first.passage.citation}]" in text
+    assert f"2. [{answer.hits[1].passage.citation}]" in text
+    assert f"**{first.key_sentence}**" in text
+    assert "\033[" not in text
+    assert f"\033[1m{first.key_sentence}\033[0m" in format_answer(answer, color=True)
+
+
+def test_format_answer_for_no_passages():
+    assert format_answer(Answer("What is the capital of France?", "none", ())) == NOT_COVERED
+    assert format_answer(Answer("", "none", (), notice=EMPTY_QUESTION)) == EMPTY_QUESTION
+
+
+def test_a_shortened_question_that_the_article_does_not_cover_says_both():
+    text = format_answer(Answer("sourdough " * 50, "none", (), notice=SHORTENED_QUESTION))
+
+    assert SHORTENED_QUESTION in text
+    assert NOT_COVERED in text
+
+
+def test_ask_as_json_writes_one_line_per_question_in_order(retriever: Retriever):
+    out = io.StringIO()
+
+    ask(retriever, [f"{q}\n" for q in QUESTIONS], out, k=2, as_json=True)
+
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [row["question"] for row in rows] == QUESTIONS
+    for row in rows:
+        assert set(row) == {"question", "confidence", "passages", "took_ms"}
+        assert row["confidence"] in {"high", "low", "none"}
+        assert isinstance(row["took_ms"], float)
+        assert len(row["passages"]) <= 2
+        for passage in row["passages"]:
+            assert set(passage) == {"text", "score", "article", "paragraph"}
+            assert isinstance(passage["score"], float)
+            assert isinstance(passage["paragraph"], int)
+    assert rows[0]["passages"][0]["paragraph"] == 16
+    assert rows[1] == {**rows[1], "confidence": "none", "passages": []}
+
+
+def test_ask_as_text_and_in_batches(retriever: Retriever, monkeypatch):
+    monkeypatch.setattr("index.console.BATCH", 2)
+    out = io.StringIO()
+
+    ask(retriever, QUESTIONS * 3, out, k=1, as_json=False)
+
+    text = out.getvalue()
+    assert text.count(f"Q: {QUESTIONS[0]}\n") == 3
+    assert text.count(NOT_COVERED) == 3
+
+
+def test_chat_answers_each_non_blank_line_until_the_input_ends(retriever: Retriever):
+    out = io.StringIO()
+
+    chat(retriever, [QUESTIONS[0] + "\n", "\n", QUESTIONS[1] + "\n"], out, prompt=False)
+
+    text = out.getvalue()
+    assert "> " not in text
+    assert text.count("1. [") == 1
+    assert NOT_COVERED in text
+
+
+def test_chat_with_a_prompt_prompts_before_each_question(retriever: Retriever):
+    out = io.StringIO()
+
+    chat(retriever, [QUESTIONS[1] + "\n"], out, prompt=True)
+
+    assert out.getvalue() == f"> {NOT_COVERED}\n\n> \n"

@@ -1,0 +1,222 @@
+"""The Retriever with the fake embedder: question handling, ranking plumbing and reindexing."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from index.articles import ArticleError
+from index.passages import split_sentences
+from index.retriever import (
+    EMPTY_QUESTION,
+    MAX_QUESTION_CHARS,
+    SHORTENED_QUESTION,
+    ReindexRunning,
+    Retriever,
+    normalize_question,
+)
+from index.settings import IndexSettings
+from index.store import IndexStore
+from tests.conftest import SHIPPED_ARTICLE
+from tests.fakes import FakeEmbedder
+
+ON_TOPIC = "What does Juntos, the immigrant advocacy group, say?"
+OFF_TOPIC = "sourdough bread baking tips"
+
+
+def rewrite(settings: IndexSettings, old: str, new: str) -> None:
+    path = settings.articles_dir / SHIPPED_ARTICLE.name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+# --- Questions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t \u200b\u200d", "\x00\x07"])
+def test_an_empty_question_gets_a_notice_and_no_passages(retriever: Retriever, question: str):
+    answer = retriever.ask(question)
+
+    assert answer.notice == EMPTY_QUESTION == "Please ask a question about the article."
+    assert answer.confidence == "none"
+    assert answer.hits == ()
+
+
+def test_a_long_question_is_capped_at_a_word_boundary_with_a_notice(retriever: Retriever):
+    question = "Why did the mayor end the contract with the agency? " * 20
+    assert len(question) > MAX_QUESTION_CHARS
+
+    answer = retriever.ask(question)
+
+    assert answer.notice == SHORTENED_QUESTION
+    assert str(MAX_QUESTION_CHARS) in answer.notice
+    assert len(answer.question) <= MAX_QUESTION_CHARS
+    assert question.startswith(answer.question)
+    assert question[len(answer.question)] == " "  # cut between words
+    assert answer.hits
+
+
+def test_a_question_of_500_characters_is_not_shortened():
+    question = "x" * MAX_QUESTION_CHARS
+
+    assert normalize_question(question) == (question, None)
+
+
+def test_control_and_zero_width_characters_are_stripped():
+    raw = "\u200bWhen\u00a0does the\tcon\u200btract\x07expire?\u2067\r\n"
+
+    assert normalize_question(raw) == ("When does the contract expire?", None)
+
+
+def test_an_off_topic_question_gets_none_and_no_passages(retriever: Retriever):
+    answer = retriever.ask(OFF_TOPIC)
+
+    assert answer.confidence == "none"
+    assert answer.hits == ()
+    assert answer.notice is None
+
+
+def test_an_answer_carries_passages_with_their_key_sentence(retriever: Retriever):
+    answer = retriever.ask(ON_TOPIC)
+
+    assert answer.confidence in {"high", "low"}
+    assert answer.hits[0].passage.paragraph == 16
+    assert answer.hits[0].passage.text.startswith("Juntos, an immigrant advocacy group")
+    for hit in answer.hits:
+        assert hit.key_sentence in hit.passage.text
+    assert [hit.score for hit in answer.hits] == sorted((hit.score for hit in answer.hits), reverse=True)
+    assert answer.took_ms > 0
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_k_passages_at_most(retriever: Retriever, k: int):
+    answer = retriever.ask(ON_TOPIC, k=k)
+
+    assert len(answer.hits) == k
+    assert len({hit.passage for hit in answer.hits}) == k
+
+
+def test_ask_many_answers_in_order_like_ask_does(retriever: Retriever, fake_embedder: FakeEmbedder):
+    questions = [ON_TOPIC, "", OFF_TOPIC, "When does the contract expire?", "Who is Marcel Pratt?"]
+    before = len(fake_embedder.batches)
+
+    answers = retriever.ask_many(questions, k=2)
+
+    assert len(fake_embedder.batches) == before + 1  # one embedding call for the batch
+    assert [answer.question for answer in answers] == [normalize_question(q)[0] for q in questions]
+    for question, answer in zip(questions, answers, strict=True):
+        alone = retriever.ask(question, k=2)
+        assert (answer.confidence, answer.hits, answer.notice) == (alone.confidence, alone.hits, alone.notice)
+
+
+def test_info_describes_the_index_served(retriever: Retriever):
+    info = retriever.info
+
+    assert info.titles == ("Philadelphia To Stop Giving ICE Real-Time Arrest Data",)
+    assert info.passages == len(retriever.data.passages)
+    assert info.model == "fake-hashing@512"
+    assert info.built_at
+
+
+# --- Reindexing ----------------------------------------------------------------------------------
+
+
+def test_reindex_without_changes_embeds_nothing(retriever: Retriever, fake_embedder: FakeEmbedder):
+    before = fake_embedder.embedded
+
+    stats = retriever.reindex()
+
+    assert stats.embedded == 0 == fake_embedder.embedded - before
+    assert stats.reused == len({unit.key for unit in retriever.data.units})
+
+
+def test_changing_a_one_sentence_paragraph_re_embeds_only_that_passage(
+    retriever: Retriever, settings: IndexSettings, fake_embedder: FakeEmbedder
+):
+    old = "The city said it has not yet received a response."
+    new = "The city said it has not yet received any reply."
+    before = fake_embedder.embedded
+
+    rewrite(settings, old, new)
+    stats = retriever.reindex()
+
+    assert stats.embedded == 1 == fake_embedder.embedded - before
+    assert stats.reused == len({unit.key for unit in retriever.data.units}) - 1
+    assert new in fake_embedder.batches[-1][0]
+    assert [p.text for p in retriever.data.passages if p.paragraph == 14] == [new]
+
+
+def test_changing_one_sentence_of_a_paragraph_re_embeds_the_passage_and_that_sentence(
+    retriever: Retriever, settings: IndexSettings, fake_embedder: FakeEmbedder
+):
+    [paragraph] = [p.text for p in retriever.data.passages if p.paragraph == 5]
+    assert len(split_sentences(paragraph)) == 2
+    before = fake_embedder.embedded
+
+    rewrite(settings, "without a judicial warrant", "without a court order")
+    stats = retriever.reindex()
+
+    assert stats.embedded == 2 == fake_embedder.embedded - before
+    embedded = fake_embedder.batches[-1]
+    assert any(text.startswith('As a "sanctuary city,"') and "court order" in text for text in embedded)
+    assert any(text.startswith("It won't release inmates") for text in embedded)
+
+
+def test_reindex_serves_and_saves_the_new_text(retriever: Retriever, settings: IndexSettings):
+    rewrite(settings, "Juntos, an immigrant advocacy group", "Juntos, a community organising group")
+    assert "advocacy" in retriever.ask(ON_TOPIC).hits[0].passage.text
+
+    retriever.reindex()
+
+    assert retriever.ask(ON_TOPIC).hits[0].passage.text.startswith("Juntos, a community organising group")
+    assert IndexStore(settings.index_dir).load().passages == retriever.data.passages
+
+
+def test_a_failed_reindex_leaves_the_old_index_serving(retriever: Retriever, settings: IndexSettings):
+    served = retriever.data
+    saved = IndexStore(settings.index_dir).load()
+    (settings.articles_dir / SHIPPED_ARTICLE.name).unlink()
+
+    with pytest.raises(ArticleError, match="no article files"):
+        retriever.reindex()
+
+    assert retriever.data is served
+    assert not retriever.reindexing
+    assert retriever.ask(ON_TOPIC).hits[0].passage.paragraph == 16
+    assert IndexStore(settings.index_dir).load().passages == saved.passages
+
+
+def test_one_reindex_at_a_time_and_questions_are_answered_meanwhile(
+    retriever: Retriever, settings: IndexSettings, monkeypatch: pytest.MonkeyPatch
+):
+    saving = threading.Event()
+    release = threading.Event()
+    real_save = IndexStore.save
+
+    def held_save(store: IndexStore, data) -> None:
+        saving.set()
+        assert release.wait(timeout=30)
+        real_save(store, data)
+
+    monkeypatch.setattr(IndexStore, "save", held_save)
+    rewrite(settings, "Juntos, an immigrant advocacy group", "Juntos, a community organising group")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(retriever.reindex)
+        try:
+            assert saving.wait(timeout=30)
+            assert retriever.reindexing
+            with pytest.raises(ReindexRunning):
+                retriever.reindex()
+            during = retriever.ask(ON_TOPIC)
+        finally:
+            release.set()
+        stats = first.result(timeout=30)
+
+    assert "advocacy" in during.hits[0].passage.text  # answered from the index being replaced
+    assert stats.embedded == 1
+    assert not retriever.reindexing
+    assert retriever.ask(ON_TOPIC).hits[0].passage.text.startswith("Juntos, a community organising group")
