@@ -1,9 +1,10 @@
 """The retriever as the event loop needs it: the same questions and reindex, run in worker threads.
 
-Embedding and search are CPU work that would freeze the gateway connection if run on the loop. At
-most `workers` questions run at once and at most `max_waiting` wait for a turn; past that the asker
-is told the bot is busy rather than queued without bound. A reindex runs in its own thread, outside
-those turns, so questions keep being answered from the current index while it builds the next.
+Embedding and search are CPU work that would freeze the gateway connection if run on the loop.
+Questions go through `index.batching.AnswerBatcher`: the ones that arrive together are embedded in
+one call, one batch at a time in one worker thread. At most `max_pending` questions may wait; past
+that the asker is told the bot is busy rather than queued without bound. A reindex runs in its own
+thread, so questions keep being answered from the current index while it builds the next.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from index.batching import AnswerBatcher, BatcherStopped
 from index.retriever import ReindexRunning
 
 if TYPE_CHECKING:
@@ -21,26 +23,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2  # the model already uses several cores per question; more threads only queue on them
-MAX_WAITING = 64
+MAX_PENDING = 128  # two full batches of the batcher
 
 
 class Busy(Exception):
-    """Too many questions are waiting for a worker; the asker should try again shortly."""
+    """Too many questions are waiting; the asker should try again shortly."""
 
 
 class AsyncRetriever:
-    """Awaitable `ask` and `reindex` over a blocking `Retriever`."""
+    """Awaitable `ask` and `reindex` over a blocking `Retriever`. `close` when done."""
 
-    def __init__(
-        self, retriever: Retriever, *, workers: int = WORKERS, max_waiting: int = MAX_WAITING, k: int = 3
-    ) -> None:
+    def __init__(self, retriever: Retriever, *, max_pending: int = MAX_PENDING, k: int = 3) -> None:
         self.retriever = retriever
         self.k = k
-        self._turns = asyncio.Semaphore(workers)
-        self._max_pending = workers + max_waiting
+        self.max_pending = max_pending
+        self._batcher = AnswerBatcher(retriever)
         self._pending = 0
         self._reindexing = False
+        self._closed = False
 
     @property
     def info(self) -> IndexInfo:
@@ -53,24 +53,18 @@ class AsyncRetriever:
         return self._reindexing or self.retriever.reindexing
 
     async def ask(self, question: str) -> Answer:
-        """Answer `question` in a worker thread; raises `Busy` when too many are waiting."""
-        if self._pending >= self._max_pending:
+        """Answer `question` off the event loop; raises `Busy` when too many are waiting."""
+        if self._closed:
+            raise BatcherStopped("the bot is shutting down")
+        if self._pending >= self.max_pending:
             raise Busy
         self._pending += 1
         try:
-            await self._turns.acquire()
-            # The turn is given back when the thread finishes, not when this coroutine stops
-            # waiting: a cancelled ask must not let more threads run than there are turns.
-            work = asyncio.ensure_future(asyncio.to_thread(self.retriever.ask, question, self.k))
-            work.add_done_callback(self._finished)
-            return await asyncio.shield(work)
+            if not self._batcher.running:
+                await self._batcher.start()  # on the running loop, at the first question
+            return await self._batcher.ask(question, self.k)
         finally:
             self._pending -= 1
-
-    def _finished(self, work: asyncio.Future[Answer]) -> None:
-        self._turns.release()
-        if not work.cancelled() and work.exception() is not None:
-            log.debug("a question failed in its worker thread", exc_info=work.exception())
 
     async def reindex(self) -> BuildStats:
         """Rebuild from ARTICLES_DIR in a thread; the new index answers as soon as it is ready.
@@ -85,3 +79,8 @@ class AsyncRetriever:
             return await asyncio.to_thread(self.retriever.reindex)
         finally:
             self._reindexing = False
+
+    async def close(self) -> None:
+        """Stop taking questions; a batch already being answered finishes."""
+        self._closed = True
+        await self._batcher.stop()

@@ -133,8 +133,10 @@ class ArticleBot(commands.Bot):
             log.warning("could not apologise for message %s: %s", message.id, error)
 
     async def close(self) -> None:
+        """Stop answering, then disconnect."""
         if self.retriever.reindexing:
             log.info("a reindex is running; the process exits when it has finished")
+        await self.retriever.close()
         await super().close()
 
 

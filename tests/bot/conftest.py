@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import discord
 import pytest
 
@@ -42,7 +44,9 @@ def bot_settings() -> BotSettings:
 
 
 @pytest.fixture
-async def article_bot(bot_settings: BotSettings, fake: FakeRetriever, clock: Clock) -> ArticleBot:
+async def article_bot(
+    bot_settings: BotSettings, fake: FakeRetriever, clock: Clock
+) -> AsyncIterator[ArticleBot]:
     """The bot with its extensions loaded, as after login (no connection is made)."""
     bot = build_bot(bot_settings, fake, clock=clock)  # type: ignore[arg-type]
     # What login would set: the bot's own user.
@@ -52,7 +56,8 @@ async def article_bot(bot_settings: BotSettings, fake: FakeRetriever, clock: Clo
     )
     bot.owner_id = ADMIN_USER_ID  # spares `is_owner` the application-info request
     await bot.setup_hook()
-    # Never `bot.close()`d: closing unloads the extensions, which drops their modules from
-    # sys.modules, and the next test's bot would get fresh classes unequal to those the test modules
-    # imported. This bot never connects, so there is nothing to close.
-    return bot
+    yield bot
+    # Not `bot.close()`: it unloads the extensions, which drops their modules from sys.modules, and
+    # the next test's bot would get fresh classes unequal to those the test modules imported. The
+    # bot never connected; only the retriever's question batcher needs stopping.
+    await bot.retriever.close()

@@ -7,11 +7,14 @@ import asyncio
 import inspect
 import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
 from bot.async_retriever import AsyncRetriever, Busy
+from index.answer import Answer
 from index.articles import ArticleError
+from index.batching import BatcherStopped
 from index.retriever import ReindexRunning, Retriever
 from tests.bot.fakes import FakeRetriever
 
@@ -32,10 +35,10 @@ async def test_ask_runs_off_the_event_loop() -> None:
     threads: list[int] = []
 
     class Recording(FakeRetriever):
-        def ask(self, question: str, k: int = 3):  # type: ignore[no-untyped-def]
+        def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
             threads.append(threading.get_ident())
             time.sleep(0.05)  # blocking work: the loop must stay free meanwhile
-            return super().ask(question, k)
+            return super().ask_many(questions, k)
 
     retriever = AsyncRetriever(Recording())
     ticks = 0
@@ -49,38 +52,44 @@ async def test_ask_runs_off_the_event_loop() -> None:
     ticker = asyncio.create_task(tick())
     answer = await retriever.ask("when?")
     ticker.cancel()
+    await retriever.close()
     assert answer.question == "when?"
     assert threads
     assert loop_thread not in threads
     assert ticks >= 3
 
 
-async def test_concurrent_questions_use_at_most_the_worker_count() -> None:
+async def test_questions_asked_together_share_one_worker_thread() -> None:
     running = 0
     peak = 0
+    batches: list[int] = []
     lock = threading.Lock()
 
     class Counting(FakeRetriever):
-        def ask(self, question: str, k: int = 3):  # type: ignore[no-untyped-def]
+        def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
             nonlocal running, peak
             with lock:
                 running += 1
                 peak = max(peak, running)
+                batches.append(len(questions))
             time.sleep(0.02)
             with lock:
                 running -= 1
-            return super().ask(question, k)
+            return super().ask_many(questions, k)
 
-    retriever = AsyncRetriever(Counting(), workers=2, max_waiting=50)
-    answers = await asyncio.gather(*(retriever.ask(f"q{n}") for n in range(10)))
-    assert [a.question for a in answers] == [f"q{n}" for n in range(10)]
-    assert peak == 2
+    retriever = AsyncRetriever(Counting())
+    answers = await asyncio.gather(*(retriever.ask(f"q{n}") for n in range(20)))
+    await retriever.close()
+    assert [a.question for a in answers] == [f"q{n}" for n in range(20)]  # each gets its own
+    assert peak == 1  # one batch at a time: a flood can't start a thread per question
+    assert sum(batches) == 20
+    assert len(batches) < 20
 
 
 async def test_a_flood_beyond_the_queue_is_told_busy() -> None:
     fake = FakeRetriever()
-    fake.ask_delay.clear()  # every question blocks until released
-    retriever = AsyncRetriever(fake, workers=1, max_waiting=2)
+    fake.ask_delay.clear()  # every batch blocks until released
+    retriever = AsyncRetriever(fake, max_pending=3)
     waiting = [asyncio.create_task(retriever.ask(f"q{n}")) for n in range(3)]
     await asyncio.sleep(0.05)
     with pytest.raises(Busy):
@@ -88,20 +97,15 @@ async def test_a_flood_beyond_the_queue_is_told_busy() -> None:
     fake.ask_delay.set()
     assert len(await asyncio.gather(*waiting)) == 3
     assert (await retriever.ask("room again")).question == "room again"
+    await retriever.close()
 
 
-async def test_cancelled_question_keeps_its_turn_until_the_thread_ends() -> None:
-    fake = FakeRetriever()
-    fake.ask_delay.clear()
-    retriever = AsyncRetriever(fake, workers=1)
-    first = asyncio.create_task(retriever.ask("first"))
-    await asyncio.sleep(0.05)
-    first.cancel()
-    second = asyncio.create_task(retriever.ask("second"))
-    await asyncio.sleep(0.05)
-    assert not second.done()  # the first thread still runs, so no second thread has started
-    fake.ask_delay.set()
-    assert (await second).question == "second"
+async def test_closed_retriever_takes_no_more_questions() -> None:
+    retriever = AsyncRetriever(FakeRetriever())
+    await retriever.ask("before")
+    await retriever.close()
+    with pytest.raises(BatcherStopped):
+        await retriever.ask("after")
 
 
 async def test_reindex_is_single_flight_and_questions_keep_being_answered() -> None:
@@ -123,6 +127,7 @@ async def test_reindex_is_single_flight_and_questions_keep_being_answered() -> N
     assert not retriever.reindexing
     after = await retriever.ask("after")
     assert after.hits[0].key_sentence == "new"  # swapped in as soon as it was ready
+    await retriever.close()
 
 
 async def test_failed_reindex_leaves_the_old_index_serving() -> None:
@@ -136,6 +141,7 @@ async def test_failed_reindex_leaves_the_old_index_serving() -> None:
     fake.reindex_error = None
     await retriever.reindex()  # and the next one may run
     assert (await retriever.ask("now?")).hits[0].key_sentence == "new"
+    await retriever.close()
 
 
 async def test_reindex_started_elsewhere_counts_as_running() -> None:
