@@ -191,8 +191,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     how sure we are; or, without passages, the notice or a polite "not covered"."""
     title = question_title(answer.question)
     if not answer.hits:
-        text = answer.notice or NOT_COVERED
-        return discord.Embed(title=title, description=shorten(text, PASSAGE_CHARS), colour=COLOURS["none"])
+        text = shorten(answer.notice, PASSAGE_CHARS) if answer.notice else NOT_COVERED
+        return discord.Embed(title=title, description=text, colour=COLOURS["none"])
     embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
     footer = CONFIDENCE_WORDS.get(answer.confidence, "")
     if answer.notice:

@@ -46,11 +46,9 @@ def run(env: Mapping[str, str] | None = None) -> int:
     except SettingsError as error:
         return _fail(f"error: {error}")
     try:
-        retriever, stats = open_retriever(IndexSettings.from_env(env))
+        retriever, _ = open_retriever(IndexSettings.from_env(env))  # a build is logged by index.build
     except (ArticleError, ModelError) as error:
         return _fail(f"error: {error}")
-    if stats is not None:
-        log.info("index built: %s", stats.summary())
     return asyncio.run(serve(build_bot(settings, retriever), settings.token))
 
 
