@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_ARTICLE = REPO / "data" / "articles" / "philadelphia-ice-arrest-data.txt"
 DEV_QUESTIONS = REPO / "tests" / "data" / "dev.jsonl"
+MODEL_CACHE = REPO / "var" / "models"
 
 
 @pytest.fixture
@@ -52,10 +53,11 @@ def retriever(settings: IndexSettings, fake_embedder: FakeEmbedder) -> Retriever
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
-    """The packaged all-MiniLM-L6-v2, loaded once per session; only for tests marked slow."""
+    """The packaged all-MiniLM-L6-v2, loaded once per session; only for tests marked slow. Its ONNX
+    export is cached where `make run` caches it (var/models), so only the first run pays for it."""
     from index.startup import load_embedder
 
-    return load_embedder(IndexSettings())
+    return load_embedder(IndexSettings(index_dir=MODEL_CACHE.parent / "index"))
 
 
 @pytest.fixture(scope="session")
