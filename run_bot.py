@@ -51,7 +51,15 @@ def _open_retriever() -> Retriever:
         retriever, _ = open_retriever(IndexSettings.from_env())
     except (ArticleError, ModelError) as error:
         sys.exit(f"error: {error}")
+    except OSError as error:
+        sys.exit(_file_error(error))
     return retriever
+
+
+def _file_error(error: OSError) -> str:
+    """One line for a file system problem a setting can cause (INDEX_DIR under a file, no space...)."""
+    where = f": {error.filename}" if error.filename else ""
+    return f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)"
 
 
 def _default(_: argparse.Namespace) -> int:
@@ -94,6 +102,8 @@ def _reindex(_: argparse.Namespace) -> int:
         _, stats = rebuild(settings, embedder, previous)
     except (ArticleError, ModelError) as error:
         sys.exit(f"error: {error}")
+    except OSError as error:
+        sys.exit(_file_error(error))
     for warning in stats.warnings:
         print(f"warning: {warning}")
     print(
