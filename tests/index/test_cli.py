@@ -174,6 +174,20 @@ def test_a_folder_that_is_not_a_model_is_a_one_line_error(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("command", [["ask", "question"], ["reindex"]])
+def test_an_index_dir_that_cannot_be_created_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("INDEX_DIR", str(tmp_path / "a-file" / "index"))
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(command)
+
+    message = str(exited.value.code)
+    assert re.fullmatch(r"error: [^\n]+: .*a-file.* \(check INDEX_DIR and ARTICLES_DIR\)", message)
+
+
 HELP = {
     "": ["ask", "reindex", "eval", "DISCORD_TOKEN"],
     "ask": ["answer questions from the arguments or stdin", "--k", "--json"],
