@@ -210,3 +210,25 @@ def test_a_missing_articles_dir_is_an_article_error_even_with_an_index(built: In
 
     with pytest.raises(ArticleError, match="does not exist"):
         open_retriever(built, FakeEmbedder())
+
+
+def test_no_usable_article_is_an_error_never_an_empty_index(tmp_path: Path):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "furniture.txt").write_text("Play Live Radio\nNext Up:\n0:00\n")
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+
+    with pytest.raises(ArticleError, match="no usable article"):
+        open_retriever(settings, FakeEmbedder())
+
+    assert not settings.index_dir.exists()
+
+
+def test_when_every_article_goes_bad_the_old_index_is_not_replaced(built: IndexSettings):
+    saved = IndexStore(built.index_dir).load()
+    (built.articles_dir / SHIPPED_ARTICLE.name).write_bytes(b"\x00\x01binary now")
+
+    with pytest.raises(ArticleError, match="binary file"):
+        open_retriever(built, FakeEmbedder())
+
+    assert IndexStore(built.index_dir).load().passages == saved.passages
