@@ -173,10 +173,11 @@ def passage_markdown(text: str, key_sentence: str, limit: int = PASSAGE_CHARS) -
 
 
 def _passage_embed(hit: Hit, *, title: str | None, colour: discord.Colour) -> discord.Embed:
-    embed = discord.Embed(
-        title=title, description=passage_markdown(hit.passage.text, hit.key_sentence), colour=colour
+    text = passage_markdown(hit.passage.text, hit.key_sentence) or ELLIPSIS  # Discord refuses empty text
+    embed = discord.Embed(title=title, description=text, colour=colour)
+    embed.add_field(
+        name="Source", value=shorten(hit.passage.citation, CITATION_CHARS) or ELLIPSIS, inline=False
     )
-    embed.add_field(name="Source", value=shorten(hit.passage.citation, CITATION_CHARS), inline=False)
     return embed
 
 
@@ -191,13 +192,15 @@ def answer_embed(answer: Answer) -> discord.Embed:
     how sure we are; or, without passages, the notice or a polite "not covered"."""
     title = question_title(answer.question)
     if not answer.hits:
-        text = shorten(answer.notice, PASSAGE_CHARS) if answer.notice else NOT_COVERED
+        text = shorten(answer.notice, PASSAGE_CHARS).strip() if answer.notice else ""
+        text = text or NOT_COVERED
         return discord.Embed(title=title, description=text, colour=COLOURS["none"])
     embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
     footer = CONFIDENCE_WORDS.get(answer.confidence, "")
     if answer.notice:
         footer = f"{footer} {answer.notice}".strip()
-    embed.set_footer(text=clip(footer, MAX_FOOTER))
+    if footer:
+        embed.set_footer(text=clip(footer, MAX_FOOTER))
     return embed
 
 
@@ -258,7 +261,7 @@ def about_embed(info: IndexInfo, *, reindexing: bool, bot_name: str) -> discord.
     if reindexing:
         index += " — a reindex is running"
     embed.add_field(name="Index", value=index, inline=False)
-    embed.add_field(name="Model", value=shorten(info.model, 256), inline=False)
+    embed.add_field(name="Model", value=shorten(info.model, 256).strip() or "(unknown)", inline=False)
     embed.add_field(name="How to ask", value=how_to_ask(bot_name), inline=False)
     return embed
 

@@ -22,7 +22,8 @@ def embed_texts(embed: discord.Embed) -> Iterator[str]:
 
 
 def limit_problems(content: str | None = None, embeds: Sequence[discord.Embed] = ()) -> list[str]:
-    """Each Discord limit the message breaks, and each raw mention in it; empty when fine."""
+    """Each Discord limit the message breaks (too long, or empty where Discord wants text), and each
+    raw mention in it; empty when fine."""
     problems = []
     if content is not None and len(content) > 2000:
         problems.append(f"content has {len(content)} characters")
@@ -40,6 +41,12 @@ def limit_problems(content: str | None = None, embeds: Sequence[discord.Embed] =
         for field in embed.fields:
             if len(field.name or "") > 256 or len(field.value or "") > 1024:
                 problems.append(f"embed {number} field {field.name!r} is too long")
+            if not (field.name or "").strip() or not (field.value or "").strip():
+                problems.append(f"embed {number} has an empty field name or value")
+        if embed.footer.text is not None and not embed.footer.text.strip():
+            problems.append(f"embed {number} has an empty footer")
+        if embed.description is not None and not embed.description.strip():
+            problems.append(f"embed {number} has an empty description")
     if sum(len(embed) for embed in embeds) > 6000:
         problems.append("embeds hold more than 6000 characters")
     texts = [content or "", *(text for embed in embeds for text in embed_texts(embed))]
