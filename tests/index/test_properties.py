@@ -117,8 +117,7 @@ def test_normalize_question_never_raises_and_returns_a_clean_capped_question(raw
     assert "  " not in question
     assert not any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in question)
     assert notice in {None, SHORTENED_QUESTION}
-    if notice is None:
-        assert question == collapsed(question)
+    assert notice is None or len(question) >= MAX_QUESTION_CHARS // 2  # cut at a word, not far back
 
 
 @pytest.fixture(scope="module")

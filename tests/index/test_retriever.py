@@ -88,7 +88,6 @@ def test_an_answer_carries_passages_with_their_key_sentence(retriever: Retriever
     for hit in answer.hits:
         assert hit.key_sentence in hit.passage.text
     assert [hit.score for hit in answer.hits] == sorted((hit.score for hit in answer.hits), reverse=True)
-    assert answer.took_ms > 0
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5])
