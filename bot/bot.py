@@ -104,10 +104,12 @@ class ArticleBot(commands.Bot):
     async def owner_command(self, message: discord.Message) -> commands.Context[ArticleBot] | None:
         """The context of `message` if it is the application owner running a mention command
         (`@Bot sync`), else None."""
-        if message.author.bot or not message.content or not await self.is_owner(message.author):
+        if message.author.bot or not message.content:
             return None
-        context = await self.get_context(message)
-        return context if context.command is not None else None
+        context = await self.get_context(message)  # parsing only; `is_owner` may need a request
+        if context.command is None or not await self.is_owner(message.author):
+            return None
+        return context
 
     async def process_commands(self, message: discord.Message) -> None:
         """Run owner commands only: everyone else's mentions are questions for the QA cog, and

@@ -99,3 +99,14 @@ async def test_process_commands_invokes_only_owner_commands(
     invoke.assert_not_awaited()
     await article_bot.process_commands(make_message(f"<@{BOT_ID}> sync", author=make_member(ADMIN_USER_ID)))
     invoke.assert_awaited_once()
+
+
+async def test_questions_cost_no_owner_lookup(
+    article_bot: ArticleBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    is_owner = AsyncMock(return_value=False)
+    monkeypatch.setattr(article_bot, "is_owner", is_owner)
+    assert await article_bot.owner_command(make_message(f"<@{BOT_ID}> when was it announced?")) is None
+    is_owner.assert_not_awaited()  # only a message that parses as a command needs the owner (a request)
+    assert await article_bot.owner_command(make_message(f"<@{BOT_ID}> sync")) is None
+    is_owner.assert_awaited_once()
