@@ -118,12 +118,15 @@ class ArticleBot(commands.Bot):
             await self.invoke(context)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
-        """The one handler for errors in events: log with the traceback; if a person's message
-        caused it, apologise to them."""
+        """The one handler for errors in events: log with the traceback; if it was a message to
+        the bot (a mention or a DM), apologise to its author."""
         log.error("unhandled error in %s", event_method, exc_info=sys.exc_info())
         message = args[0] if args and isinstance(args[0], discord.Message) else None
         if message is None or message.author.bot:
             return
+        me = self.user
+        if message.guild is not None and (me is None or all(user.id != me.id for user in message.mentions)):
+            return  # never answer a message that wasn't for the bot, not even with an apology
         try:
             await message.channel.send(
                 APOLOGY,

@@ -117,6 +117,15 @@ async def test_event_errors_from_bots_get_no_apology(article_bot: ArticleBot) ->
     message.channel.send.assert_not_awaited()
 
 
+async def test_event_errors_from_messages_not_for_the_bot_get_no_apology(article_bot: ArticleBot) -> None:
+    message = make_message("just chatting", mentions=())
+    try:
+        raise RuntimeError("listener broke")
+    except RuntimeError:
+        await article_bot.on_error("on_message", message)
+    message.channel.send.assert_not_awaited()
+
+
 async def test_event_errors_without_a_message_are_only_logged(
     article_bot: ArticleBot, caplog: pytest.LogCaptureFixture
 ) -> None:
