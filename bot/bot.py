@@ -97,6 +97,7 @@ class ArticleBot(commands.Bot):
                 log.info("synced %d commands to guild %s", len(synced), guild_id)
 
     async def on_ready(self) -> None:
+        """Log who the bot is and where (READY can come again after a reconnect)."""
         log.info(
             "connected as %s (id %s) in %d server(s)", self.user, self.user and self.user.id, len(self.guilds)
         )

@@ -32,6 +32,7 @@ class Owner(commands.Cog):
         self.bot = bot
 
     async def cog_check(self, ctx: commands.Context[ArticleBot]) -> bool:
+        """Every command here is the application owner's only."""
         if not await self.bot.is_owner(ctx.author):
             raise commands.NotOwner("only the application's owner can use this")
         return True

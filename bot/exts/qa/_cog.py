@@ -59,10 +59,12 @@ class QA(commands.Cog):
         self.ask_menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_about_message)
 
     async def cog_load(self) -> None:
+        """Register the message command and the "More passages" button (cogs can't declare those)."""
         self.bot.tree.add_command(self.ask_menu)
         self.bot.add_dynamic_items(MorePassages)
 
     async def cog_unload(self) -> None:
+        """Undo `cog_load`."""
         self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
         self.bot.remove_dynamic_items(MorePassages)
 

@@ -69,6 +69,7 @@ class MorePassages(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> MorePassages:
+        """The button for a press, rebuilt from its custom_id (after a restart too)."""
         return cls(match["key"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
