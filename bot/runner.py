@@ -1,7 +1,7 @@
 """The bot as a process: read the settings, open the retriever, run until SIGINT or SIGTERM.
 
-Exit codes: 0 after a clean stop; 2 when a setting, the articles, the model or the token is wrong
-(one line on stderr naming what to fix, never the token itself).
+Exit codes: 0 after a clean stop; 2 when a setting, the articles, the model, INDEX_DIR or the token
+is wrong (one line on stderr naming what to fix, never the token itself).
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def run(env: Mapping[str, str] | None = None) -> int:
         retriever, _ = open_retriever(IndexSettings.from_env(env))  # a build is logged by index.build
     except (ArticleError, ModelError) as error:
         return _fail(f"error: {error}")
+    except OSError as error:  # INDEX_DIR under a file, read-only, no space...
+        where = f": {error.filename}" if error.filename else ""
+        return _fail(f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)")
     return asyncio.run(serve(build_bot(settings, retriever), settings.token))
 
 

@@ -66,6 +66,15 @@ def test_unusable_articles_or_model_is_one_line(
     assert stderr_line(capsys) == f"error: {error}"
 
 
+def test_unusable_index_dir_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    error = NotADirectoryError(20, "Not a directory", "var/index")
+    monkeypatch.setattr(runner, "open_retriever", Mock(side_effect=error))
+    assert runner.run({"DISCORD_TOKEN": TOKEN}) == runner.EXIT_CONFIG
+    assert stderr_line(capsys) == "error: Not a directory: var/index (check INDEX_DIR and ARTICLES_DIR)"
+
+
 def test_run_builds_the_bot_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeRetriever()
     monkeypatch.setattr(runner, "open_retriever", Mock(return_value=(fake, None)))
