@@ -116,6 +116,8 @@ class SearchIndex:
         top_lexical = np.argsort(-lexical)[:LEXICAL_CANDIDATES]
         candidates.update(int(p) for p in top_lexical if lexical[p] > 0)
         ids = np.array(sorted(candidates), dtype=np.int64)
+        if ids.size == 0:  # nothing near in FAISS (e.g. an empty IVF list) and no shared word
+            return "none", []
 
         dense = np.array([self._best_unit(p, vector)[1] for p in ids], dtype=np.float32)
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from index.articles import ArticleError
@@ -77,6 +78,19 @@ def test_an_off_topic_question_gets_none_and_no_passages(retriever: Retriever):
     assert answer.confidence == "none"
     assert answer.hits == ()
     assert answer.notice is None
+
+
+def test_no_candidate_at_all_is_answered_none_not_an_error(retriever: Retriever, monkeypatch):
+    # A question vector FAISS can place nowhere (NaN) and no word shared with the article: no candidate.
+    def nan_vectors(texts, *, progress=False):
+        return np.full((len(texts), retriever.embedder.dimension), np.nan, dtype=np.float32)
+
+    monkeypatch.setattr(retriever.embedder, "embed", nan_vectors)
+
+    answer = retriever.ask("zxqv")
+
+    assert answer.confidence == "none"
+    assert answer.hits == ()
 
 
 def test_an_answer_carries_passages_with_their_key_sentence(retriever: Retriever):
