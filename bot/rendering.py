@@ -115,9 +115,10 @@ def _sentences(text: str) -> list[str]:
 
 
 def _pieces(text: str, key_sentence: str) -> list[tuple[str, bool]]:
-    """The passage as (text, is the key sentence) pieces; no key when it is the whole passage."""
+    """The passage as (text, is the key sentence) pieces. A one-sentence passage is its own key
+    sentence and is bold whole: the reader always sees which words answer."""
     key = key_sentence.strip()
-    start = text.find(key) if key and key != text.strip() else -1
+    start = text.find(key) if key else -1
     if start < 0:
         return [(piece, False) for piece in _sentences(text)]
     end = start + len(key)

@@ -32,7 +32,7 @@ def format_answer(answer: Answer, *, color: bool = False) -> str:
         lines.insert(0, answer.notice)
     for number, hit in enumerate(answer.hits, start=1):
         text = hit.passage.text
-        if hit.key_sentence and hit.key_sentence != text and hit.key_sentence in text:
+        if hit.key_sentence and hit.key_sentence in text:
             text = text.replace(hit.key_sentence, f"{bold}{hit.key_sentence}{plain}", 1)
         lines.append(f"\n{number}. [{hit.passage.citation}]\n   {text}")
     return "\n".join(lines)

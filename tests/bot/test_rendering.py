@@ -59,9 +59,9 @@ def test_caption_citation() -> None:
     assert embed.fields[0].value == f"{TITLE} · photo caption"
 
 
-def test_whole_passage_key_is_not_bolded() -> None:
+def test_a_one_sentence_passage_is_its_own_key_sentence_and_bold() -> None:
     text = "One sentence only."
-    assert passage_markdown(text, text) == "One sentence only."
+    assert passage_markdown(text, text) == "**One sentence only.**"
 
 
 def test_key_not_in_passage_is_ignored() -> None:

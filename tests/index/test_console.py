@@ -27,6 +27,14 @@ def test_format_answer_cites_each_passage_and_marks_the_key_sentence(retriever: 
     assert f"\033[1m{first.key_sentence}\033[0m" in format_answer(answer, color=True)
 
 
+def test_a_one_sentence_passage_is_marked_whole(retriever: Retriever):
+    answer = retriever.ask("When does the contract expire?", k=1)
+    passage = answer.hits[0].passage.text
+    assert answer.hits[0].key_sentence == passage
+
+    assert f"**{passage}**" in format_answer(answer)
+
+
 def test_format_answer_for_no_passages():
     assert format_answer(Answer("What is the capital of France?", "none", ())) == NOT_COVERED
     assert format_answer(Answer("", "none", (), notice=EMPTY_QUESTION)) == EMPTY_QUESTION
