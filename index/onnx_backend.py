@@ -199,6 +199,8 @@ class OnnxEmbedder:
             self._counter = Tokenizer.from_file(str(model_path / "tokenizer.json"))
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
+            # No busy-waiting between runs: in the bot the same cores serve the event loop and FAISS.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             self._session = onnxruntime.InferenceSession(
                 str(onnx_path), options, providers=["CPUExecutionProvider"]
