@@ -1,7 +1,7 @@
 """The one entry point: `python run_bot.py [command]`.
 
 Without a command: the Discord bot when DISCORD_TOKEN is set, else a terminal chat. Commands:
-ask, reindex, eval (and `--help` on each). Settings come from the environment and `.env`.
+ask, reindex, eval, bench (and `--help` on each). Settings come from the environment and `.env`.
 """
 
 from __future__ import annotations
@@ -129,6 +129,28 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    # A dev command: bench/ is not part of the product and needs requirements-dev.txt (matplotlib).
+    import json
+
+    from bench.report import terminal_table, write_docs
+    from bench.run import run_all
+
+    results = run_all(quick=args.quick)
+    print(terminal_table(results))
+    repo = Path(__file__).resolve().parent
+    docs = repo / "docs"
+    raw = repo / "var" / "benchmarks-quick.json" if args.quick else docs / "benchmarks.json"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if args.quick:
+        print(f"(--quick: smaller sizes and fewer runs; results in {raw}, docs/benchmarks.md left as it is)")
+        return 0
+    write_docs(results, Path(__file__).resolve().parent / "bench" / "template.md", docs / "benchmarks.md")
+    print(f"wrote {docs / 'benchmarks.md'}, its plots and benchmarks.json")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 20:
@@ -162,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, help="questions, e.g. tests/data/dev.jsonl")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list the questions that missed")
     evaluate.set_defaults(handler=_eval)
+
+    about = "measure latency, throughput, restarts, reindexing and scale; write docs/benchmarks.md"
+    bench = commands.add_parser("bench", help=about, description=about)
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs; writes no docs")
+    bench.set_defaults(handler=_bench)
     return parser
 
 

@@ -1,0 +1,150 @@
+"""Restarts and rebuilds: cold starts timed in subprocesses, and a full build versus a one-paragraph
+reindex of a synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.measure import median, seconds
+from index.aliases import learn_aliases
+from index.articles import article_passages, load_articles
+from index.build import model_text, plan_units, rebuild
+from index.embedding import Embedder
+from index.retriever import SearchIndex
+from index.settings import IndexSettings
+from index.store import IndexStore
+from index.vector_index import build_vector_index
+
+REPO = Path(__file__).resolve().parent.parent
+QUESTION = "How many arrests did ICE make in Philadelphia?"
+
+
+def _environment(settings: IndexSettings, backend: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        ARTICLES_DIR=str(settings.articles_dir),
+        INDEX_DIR=str(settings.index_dir),
+        EMBEDDING_BACKEND=backend,
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(REPO),
+    )
+    env.pop("DISCORD_TOKEN", None)
+    return env
+
+
+def cold_start(settings: IndexSettings, backend: str, runs: int) -> dict[str, Any]:
+    """Median phase times (from spawn) and memory of `runs` fresh processes getting ready and
+    answering one question; the index on disk must be current."""
+    results = []
+    for _ in range(runs):
+        spawned = time.time()
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.cold_start", repr(spawned), backend, QUESTION],
+            cwd=REPO,
+            env=_environment(settings, backend),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    marks = {name: median([r["marks"][name] for r in results]) for name in results[0]["marks"]}
+    memory = {name: median([r["memory_mb"][name] for r in results]) for name in results[0]["memory_mb"]}
+    return {
+        "runs": runs,
+        "interpreter_s": marks["interpreter"],
+        "imports_s": marks["imports"] - marks["interpreter"],
+        "model_s": marks["model"] - marks["imports"],
+        "index_s": marks["index"] - marks["model"],
+        "ready_s": marks["index"],
+        "first_answer_s": marks["answer"],
+        "rss_mb": memory,
+        "peak_mb": median([r["peak_mb"] for r in results]),
+        "torch_imported": any(r["torch_imported"] for r in results),
+    }
+
+
+def cli_answer(settings: IndexSettings, backend: str, runs: int) -> float:
+    """Median wall seconds of `python run_bot.py ask QUESTION` (start to exit) with a current index."""
+    env = _environment(settings, backend)
+    command = [sys.executable, str(REPO / "run_bot.py"), "ask", QUESTION]
+    return median(
+        [
+            seconds(lambda: subprocess.run(command, cwd=REPO, env=env, capture_output=True, check=True))
+            for _ in range(runs)
+        ]
+    )
+
+
+def build_breakdown(settings: IndexSettings, embedder: Embedder) -> dict[str, float]:
+    """The steps of `build_index` timed one by one (same functions, same order), without saving."""
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    articles = load_articles(settings.articles_dir)
+    steps["read_and_clean_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    passages = [
+        p for a in articles.articles for p in article_passages(a, embedder.max_tokens, embedder.count_tokens)
+    ]
+    steps["passages_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    aliases = learn_aliases(
+        titles=[a.title for a in articles.articles],
+        prose=[t for a in articles.articles for t in (*a.captions, *a.paragraphs)],
+    )
+    steps["aliases_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    planned = plan_units(passages)
+    steps["sentences_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    texts = [model_text(text, passages[number], aliases) for number, text in planned]
+    steps["model_text_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    steps["embed_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    build_vector_index(vectors)
+    steps["vector_index_s"] = time.perf_counter() - started
+    steps["units"] = len(texts)
+    steps["passages"] = len(passages)
+    return steps
+
+
+def reindex(settings: IndexSettings, embedder: Embedder) -> dict[str, Any]:
+    """Full build (saved) of ARTICLES_DIR, its step breakdown, then a reindex after one paragraph of
+    one article changed."""
+    started = time.perf_counter()
+    data, full = rebuild(settings, embedder, None)
+    full_s = time.perf_counter() - started
+    breakdown = build_breakdown(settings, embedder)
+    first = sorted(settings.articles_dir.glob("*.txt"))[0]
+    text = first.read_text(encoding="utf-8")
+    paragraphs = text.split("\n\n")
+    paragraphs[3] = paragraphs[3].replace("according to report", "according to revised report", 1)
+    first.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    started = time.perf_counter()
+    _, one = rebuild(settings, embedder, data)
+    one_s = time.perf_counter() - started
+    started = time.perf_counter()
+    loaded = IndexStore(settings.index_dir).load()
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    SearchIndex(loaded)  # FAISS wrapper and BM25 over every passage
+    search_index_s = time.perf_counter() - started
+    return {
+        "passages": full.passages,
+        "vectors": full.vectors,
+        "full_s": full_s,
+        "full_units_per_s": full.embedded / full_s,
+        "raw_encode_units_per_s": breakdown["units"] / breakdown["embed_s"],
+        "breakdown": breakdown,
+        "one_paragraph_s": one_s,
+        "one_paragraph_embedded": one.embedded,
+        "store_load_s": load_s,
+        "search_index_s": search_index_s,
+    }

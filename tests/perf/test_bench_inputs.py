@@ -1,0 +1,41 @@
+"""The benchmark's own inputs and arithmetic: what it measures must be what it says it measures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpus import clustered_vectors, uniform_vectors, write_articles
+from bench.measure import percentile
+from index.articles import article_passages, load_articles
+from index.build import plan_units
+from index.passages import count_words
+from tests.conftest import SHIPPED_ARTICLE
+
+
+def test_percentiles_interpolate():
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert percentile([5], 0.99) == 5
+    assert percentile([1, 2, 3, 4, 5], 0.0) == 1
+    assert np.isnan(percentile([], 0.5))
+
+
+def test_the_synthetic_corpus_has_the_asked_passages_and_no_repeated_unit(tmp_path: Path):
+    write_articles(tmp_path, SHIPPED_ARTICLE, passages=230, per_article=50)
+    articles = load_articles(tmp_path)
+    assert len(articles.articles) == 5
+    passages = [p for a in articles.articles for p in article_passages(a, 200, count_words)]
+    assert len(passages) == 230
+    units = [text for _, text in plan_units(passages)]
+    assert len(set(units)) == len(units)  # nothing the embedding cache could deduplicate
+
+
+def test_synthetic_vectors_are_unit_length_float32():
+    for vectors, queries in (
+        clustered_vectors(3_000, 10, dimension=32),
+        uniform_vectors(500, 5, dimension=32),
+    ):
+        assert vectors.dtype == np.float32
+        assert queries.shape[0] in (10, 5)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
