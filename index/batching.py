@@ -1,9 +1,10 @@
 """Micro-batching for questions that arrive together: one batched embedding call for all of them.
 
-Embedding 32 questions in one call costs a few times one question, not 32 times, so under load the
-`AnswerBatcher` gathers what arrives within a few milliseconds, answers the batch with
+One embedding call for many questions costs less per question than a call each (larger matrix
+products, one thread hop; measured in docs/benchmarks.md), so under load the `AnswerBatcher` gathers what arrives within a few milliseconds, answers the batch with
 `Retriever.ask_many` in a worker thread, and hands each waiting caller its own answer (or the error).
-A lone question waits at most `max_wait` seconds extra.
+While the bot is busy a batch stays open `max_wait` seconds for company; on an idle bot a lone
+question is answered at once.
 
     batcher = AnswerBatcher(retriever)
     await batcher.start()
@@ -58,6 +59,7 @@ class AnswerBatcher:
         self._queue: asyncio.Queue[_Request] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0  # how many batches were answered (for the benchmark and tests)
+        self._last_batch = 0
 
     @property
     def running(self) -> bool:
@@ -104,10 +106,13 @@ class AnswerBatcher:
         while True:
             batch = [await queue.get()]
             try:
-                if queue.qsize() < self.max_batch - 1:
-                    await asyncio.sleep(self.max_wait)  # let the questions asked meanwhile join
+                # Under load (the last batch had company) hold the batch open briefly so questions
+                # arriving together share it; a lone question on an idle bot goes at once.
+                if self._last_batch > 1 and queue.qsize() < self.max_batch - 1:
+                    await asyncio.sleep(self.max_wait)
                 while len(batch) < self.max_batch and not queue.empty():
                     batch.append(queue.get_nowait())
+                self._last_batch = len(batch)
                 await self._answer([request for request in batch if not request.future.done()])
             except asyncio.CancelledError:
                 for request in batch:
