@@ -1,8 +1,9 @@
 """Micro-batching for questions that arrive together: one batched embedding call for all of them.
 
 One embedding call for many questions costs less per question than a call each (larger matrix
-products, one thread hop; measured in docs/benchmarks.md), so under load the `AnswerBatcher` gathers what arrives within a few milliseconds, answers the batch with
-`Retriever.ask_many` in a worker thread, and hands each waiting caller its own answer (or the error).
+products, one thread hop; measured in docs/benchmarks.md), so under load the `AnswerBatcher` gathers
+what arrives within a few milliseconds, answers the batch with `Retriever.ask_many` in a worker
+thread, and hands each waiting caller its own answer (or the error).
 While the bot is busy a batch stays open `max_wait` seconds for company; on an idle bot a lone
 question is answered at once.
 

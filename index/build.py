@@ -8,14 +8,16 @@ import hashlib
 import logging
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
-from index.aliases import Aliases, expand_aliases, learn_aliases
+from index.aliases import Aliases, expand_acronyms, expand_aliases, learn_aliases
 from index.articles import ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
+from index.lexical import Bm25
 from index.passages import Passage, split_sentences
 from index.settings import IndexSettings
 from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit
@@ -58,6 +60,12 @@ def plan_units(passages: list[Passage]) -> list[tuple[int, str]]:
         if len(sentences) > 1:
             units.extend((number, sentence) for sentence in sentences)
     return units
+
+
+def lexical_index(passages: Sequence[Passage], acronyms: Mapping[str, str]) -> Bm25:
+    """BM25 over the passages as word counting should see them: a spelled-out name also counts as
+    its acronym (see index.aliases.expand_acronyms)."""
+    return Bm25([expand_acronyms(passage.text, acronyms, spell_out=False) for passage in passages])
 
 
 def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
@@ -106,10 +114,14 @@ def build_index(
     units = tuple(
         Unit(passage=number, text=text, key=key) for (number, text), key in zip(planned, keys, strict=True)
     )
-    # The FAISS index is built once here; the store saves it and the retriever serves it.
-    search_index = build_vector_index(vectors)
+    # The FAISS and BM25 indexes are built once here; the store saves them and the retriever serves them.
     data = IndexData(
-        manifest=manifest, passages=tuple(passages), units=units, vectors=vectors, search_index=search_index
+        manifest=manifest,
+        passages=tuple(passages),
+        units=units,
+        vectors=vectors,
+        search_index=build_vector_index(vectors),
+        lexical=lexical_index(passages, aliases.acronyms),
     )
     stats = BuildStats(
         articles=len(articles.articles),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -188,6 +188,33 @@ class Bm25:
 
     def __len__(self) -> int:
         return self._size
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The postings as flat arrays (terms, offsets into ids and weights), to save without pickle."""
+        terms = list(self._postings)
+        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(self._postings[term][0]) for term in terms], out=offsets[1:])
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        postings = [self._postings[term] for term in terms] or [empty]
+        return {
+            "terms": np.array(terms, dtype=np.str_),
+            "offsets": offsets,
+            "ids": np.concatenate([ids for ids, _ in postings]),
+            "weights": np.concatenate([weights for _, weights in postings]),
+            "size": np.array([self._size], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Bm25:
+        """The index `to_arrays` saved, with the same postings (so the same scores), without re-tokenizing."""
+        bm25 = cls.__new__(cls)
+        bm25._size = int(arrays["size"][0])
+        ids, weights, offsets = arrays["ids"], arrays["weights"], arrays["offsets"].tolist()
+        bm25._postings = {
+            term: (ids[start:end], weights[start:end])
+            for term, start, end in zip(arrays["terms"].tolist(), offsets[:-1], offsets[1:], strict=True)
+        }
+        return bm25
 
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""

@@ -18,9 +18,8 @@ import numpy as np
 
 from index.aliases import Aliases, expand_acronyms
 from index.answer import Answer, Confidence, Hit
-from index.build import BuildStats, rebuild
+from index.build import BuildStats, lexical_index, rebuild
 from index.embedding import Embedder
-from index.lexical import Bm25
 from index.settings import IndexSettings
 from index.store import IndexData
 from index.vector_index import build_vector_index, nearest_rows
@@ -87,7 +86,9 @@ class SearchIndex:
         self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
         aliases = Aliases(**data.manifest.aliases)
         self._acronyms = aliases.acronyms
-        self._bm25 = Bm25([self._lexical_text(p.text) for p in data.passages])
+        self._bm25 = (
+            data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
+        )
         # rows of each passage's units: the passage vector first, then its sentences
         self._rows: list[list[int]] = [[] for _ in data.passages]
         for row, unit in enumerate(data.units):
