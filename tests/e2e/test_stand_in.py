@@ -7,6 +7,7 @@ stand-in, proving one piece of the protocol end to end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import time
 from typing import Any
@@ -16,8 +17,9 @@ import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
-from stand_in import DiscordStandIn, rate_limit, server_error
+from stand_in import DiscordStandIn, default_world, rate_limit, server_error
 from stand_in.discord_py import redirect_discord_py
+from stand_in.guild import MENTION_EVERYONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
@@ -156,6 +158,41 @@ async def test_without_message_content_intent_guild_content_arrives_empty(stand_
     await stand_in.wait_until(lambda: len(contents) == 3, timeout=2, what="three messages")
 
     assert contents == ["", f"{stand_in.world.bot.mention} mentions still arrive", "DMs still arrive"]
+
+
+async def test_everyone_and_role_mentions_are_flagged_only_when_they_ping(stand_in, start_client) -> None:
+    bot = make_bot()
+    seen: list[tuple[bool, list[str]]] = []
+
+    @bot.event
+    async def on_message(message: discord.Message) -> None:
+        seen.append((message.mention_everyone, [role.name for role in message.role_mentions]))
+
+    await start_client(bot)
+    guild = stand_in.world.guild
+    admin = next(role for role in guild.roles if role.name == "Admin")
+    posted = await stand_in.post_message("rita", f"@everyone <@&{admin.id}> <@&404> look")
+    await stand_in.post_message("rita", "no one in particular, not even everyone@example.com")
+    await stand_in.post_message("dora", "@here in a DM", dm=True)
+    await stand_in.wait_until(lambda: len(seen) == 3, timeout=2, what="three messages")
+
+    assert (posted["mention_everyone"], posted["mention_roles"]) == (True, [str(admin.id)])
+    assert seen == [(True, ["Admin"]), (False, []), (False, [])]
+
+
+def test_mentions_without_the_permission_do_not_ping(discord_api_spec) -> None:
+    world = default_world()
+    guild = world.guild
+    muted = dataclasses.replace(guild.everyone, permissions=guild.everyone.permissions & ~MENTION_EVERYONE)
+    guild = dataclasses.replace(guild, roles=(muted, *guild.roles[1:]))
+    server = DiscordStandIn(dataclasses.replace(world, guilds=(guild,)), spec=discord_api_spec)
+    admin_role = guild.roles[1]
+
+    message = server.messages.post(
+        world.user("rita"), world.channel("general"), f"@everyone <@&{admin_role.id}>"
+    )
+
+    assert (message["mention_everyone"], message["mention_roles"]) == (False, [])
 
 
 async def test_slash_command_reaches_the_tree_and_answers_via_callback(stand_in, start_client) -> None:

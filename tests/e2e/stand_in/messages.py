@@ -3,7 +3,9 @@
 Discord's rules that catch real bugs are kept: an empty message is refused (50006), a reply to
 an unknown message fails unless ``fail_if_not_exists`` is false, the bot may edit only its own
 messages (50005) and may delete others' only with Manage Messages (50013). The bot's own
-messages come back over the gateway as MESSAGE_CREATE, as on Discord.
+messages come back over the gateway as MESSAGE_CREATE, as on Discord. A message a member posts
+has ``mention_everyone`` and ``mention_roles`` filled in as Discord does: only when the author
+may ping them (the Mention @everyone, @here and All Roles permission).
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from .api import (
     Reply,
     UploadedFile,
 )
-from .guild import MANAGE_MESSAGES, SEND_MESSAGES, VIEW_CHANNEL, FakeChannel, FakeUser
+from .guild import (
+    MANAGE_MESSAGES,
+    MENTION_EVERYONE,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    FakeChannel,
+    FakeUser,
+)
 from .payloads import (
     REPLY,
     attachment_payloads,
@@ -42,6 +51,8 @@ from .world import World
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_EVERYONE_MENTION = re.compile(r"@(?:everyone|here)\b")
 _EDITABLE = ("content", "embeds", "components", "flags")
 SUPPRESS_EMBEDS = 1 << 2
 LOADING = 1 << 7
@@ -80,7 +91,12 @@ class Messages:
             author=author,
             content=content,
             message_type=REPLY if reply_to is not None else 0,
-            extra={"mentions": self._mentions(content), "nonce": str(self._ids.next()), **extra},
+            extra={
+                "mentions": self._mentions(content),
+                **self._group_mentions(author, channel, content),
+                "nonce": str(self._ids.next()),
+                **extra,
+            },
         )
         self.add(message, channel)
         return message
@@ -289,6 +305,23 @@ class Messages:
             data["guild_id"] = str(channel.guild_id)
         nested = {k: v for k, v in referenced.items() if k != "referenced_message"}
         return {"message_reference": data, "referenced_message": nested}
+
+    def _group_mentions(self, author: FakeUser, channel: FakeChannel, content: str) -> dict[str, Any]:
+        """``mention_everyone`` and ``mention_roles`` of a member's message: Discord sets them
+        only for mentions that ping, i.e. when the author has Mention @everyone, @here and All
+        Roles (the stand-in's roles are not mentionable by everyone)."""
+        if channel.guild_id is None:
+            return {}
+        guild = self.world.guild_by_id(channel.guild_id)
+        may_ping = guild.has_member(author.id) and bool(guild.permissions(author.id) & MENTION_EVERYONE)
+        roles: list[str] = []
+        for role_id in dict.fromkeys(int(m) for m in _ROLE_MENTION.findall(content)):
+            if may_ping and any(role.id == role_id for role in guild.roles):
+                roles.append(str(role_id))
+        return {
+            "mention_everyone": may_ping and _EVERYONE_MENTION.search(content) is not None,
+            "mention_roles": roles,
+        }
 
     def _mentions(self, content: str) -> list[dict[str, Any]]:
         found = []
