@@ -190,11 +190,15 @@ def question_title(question: str) -> str | None:
 
 def answer_embed(answer: Answer) -> discord.Embed:
     """The reply to a question: the best passage with its key sentence in bold, its citation and
-    how sure we are; or, without passages, the notice or a polite "not covered"."""
+    how sure we are; or, without passages, a polite "not covered" (after the notice, if any; an
+    empty question gets the notice alone)."""
     title = question_title(answer.question)
     if not answer.hits:
-        text = shorten(answer.notice, PASSAGE_CHARS).strip() if answer.notice else ""
-        text = text or NOT_COVERED
+        notice = shorten(answer.notice, PASSAGE_CHARS).strip() if answer.notice else ""
+        if notice and not answer.question:
+            text = notice  # an empty question: the notice says what to do
+        else:  # e.g. a shortened question the article doesn't cover: say both
+            text = "\n".join(part for part in (notice, NOT_COVERED) if part)
         return discord.Embed(title=title, description=text, colour=COLOURS["none"])
     embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
     footer = CONFIDENCE_WORDS.get(answer.confidence, "")

@@ -44,6 +44,12 @@ def test_empty_question_shows_the_notice_not_not_covered() -> None:
     assert embed.description == notice
 
 
+def test_a_shortened_question_the_article_does_not_cover_gets_the_notice_and_not_covered() -> None:
+    notice = "Your question was shortened to its first 500 characters."
+    embed = answer_embed(answer("What is the weather on Mars? " * 20, confidence="none", notice=notice))
+    assert embed.description == f"{notice}\n{rendering.NOT_COVERED}"
+
+
 def test_shortened_question_notice_goes_in_the_footer() -> None:
     notice = "Your question was shortened to its first 500 characters."
     embed = answer_embed(answer(notice=notice))
