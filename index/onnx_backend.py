@@ -81,7 +81,7 @@ def _read_json(path: Path, *, default: object) -> object:
 
 def cached_model_path(model_path: Path, cache_dir: Path, variant: Variant) -> Path:
     """Where the exported model for this model folder, exporter version and variant lives."""
-    folder = f"{model_path.name}-{model_fingerprint(model_path)}-v{EXPORT_VERSION}"
+    folder = f"{model_path.name}-{model_fingerprint(model_path, cache_dir=cache_dir)}-v{EXPORT_VERSION}"
     return cache_dir / folder / f"model-{variant}.onnx"
 
 

@@ -30,7 +30,7 @@ def load_embedder(settings: IndexSettings) -> Embedder:
     backend = settings.embedding_backend
     if backend not in BACKENDS:
         raise ModelError(f"EMBEDDING_BACKEND {backend!r} is not one of {', '.join(BACKENDS)}")
-    identity = f"{path.name}@{model_fingerprint(path)}"
+    identity = f"{path.name}@{model_fingerprint(path, cache_dir=settings.model_cache_dir)}"
     if backend == "torch":
         from index.embedding import SentenceTransformerEmbedder
 

@@ -4,11 +4,13 @@ shares the torch backend's identity (fp32) or has its own (int8)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from index import embedding
 from index.embedding import ModelError, default_model_path
 from index.onnx_backend import read_model_shape
 from index.settings import IndexSettings
@@ -75,3 +77,20 @@ def test_onnx_vectors_match_torch_and_int8_stays_close(tmp_path: Path):
     alone = np.stack([fp32.embed([t])[0] for t in texts[:10]])
     assert np.allclose(alone, fp32.embed(texts)[:10], atol=1e-5)
     assert (cache.model_cache_dir).is_dir()
+
+
+def test_the_fingerprint_is_remembered_until_a_model_file_changes(tmp_path: Path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"weights one")
+    cache = tmp_path / "models"
+    first = embedding.model_fingerprint(model, cache_dir=cache)
+    embedding._FINGERPRINTS.clear()
+    assert embedding.model_fingerprint(model, cache_dir=cache) == first
+    assert (cache / "fingerprints.json").is_file()
+
+    (model / "model.safetensors").write_bytes(b"weights two")
+    stat = (model / "model.safetensors").stat()
+    os.utime(model / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert embedding.model_fingerprint(model, cache_dir=cache) != first
