@@ -7,20 +7,70 @@
   at it for the test (restored afterwards).
 - ``start_client``: ``await start_client(client)`` starts a discord.py client on the stand-in,
   returns once it is ready, and closes it at teardown.
+- ``world``: the stand-in's world, ``default_world()``; parametrize ``world`` for another cast.
+
+The product's bot (``bot.bot.build_bot`` with a real ``Retriever``):
+
+- ``start_article_bot``: ``await start_article_bot(embedder, env={...}, index=settings)`` starts
+  it in-process on the stand-in (settings read by ``BotSettings.from_env`` from the stand-in's
+  environment plus ``env``; index over a temporary copy of the shipped article, ``settings``)
+  and returns it once ready; closed at teardown.
+- ``article_bot``: one started with the fake embedder and the stand-in's environment alone.
+- ``real_article_bot``: one started with the real model (mark the test ``slow``) over a copy of
+  the session's real index, so nothing is embedded at start.
+- ``bot_errors``: records the product logs at ERROR or above; any left fail the test at
+  teardown (a test that provokes errors asserts on them, then clears the list).
+- ``start_bot_process``: ``await start_bot_process(env={...})`` runs ``python run_bot.py`` as a
+  subprocess against the stand-in (real model, a copy of the session's index) and returns a
+  ``BotProcess`` once the bot logged that it is connected; killed at teardown if still running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 import pytest
-from stand_in import ApiSpec, DiscordStandIn, load_spec
+from stand_in import ApiSpec, DiscordStandIn, World, default_world, load_spec
 from stand_in.discord_py import redirect_discord_py
 
+from tests.conftest import MODEL_CACHE, REPO
+from tests.fakes import FakeEmbedder
+
+if TYPE_CHECKING:
+    from bot.bot import ArticleBot
+    from index.embedding import Embedder
+    from index.settings import IndexSettings
+
 StartClient = Callable[..., Awaitable[discord.Client]]
+StartArticleBot = Callable[..., Awaitable["ArticleBot"]]
+StartBotProcess = Callable[..., Awaitable["BotProcess"]]
+
+RUN_BOT = REPO / "run_bot.py"
+# The product's own loggers, and discord.py's (which logs errors in event handlers and views).
+PRODUCT_LOGGERS = ("bot", "index", "discord")
+# Settings a developer's shell may hold that must not leak into a bot process under test.
+BOT_VARIABLES = (
+    "ADMIN_USER_IDS",
+    "ADMIN_ROLE_IDS",
+    "ANSWER_CHANNEL_IDS",
+    "ASK_COOLDOWN_SECONDS",
+    "ARTICLES_DIR",
+    "INDEX_DIR",
+    "EMBEDDING_MODEL",
+    "EMBEDDING_BACKEND",
+    "LOG_LEVEL",
+)
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +80,15 @@ def discord_api_spec() -> ApiSpec:
 
 
 @pytest.fixture
-async def stand_in(discord_api_spec: ApiSpec) -> AsyncIterator[DiscordStandIn]:
+def world() -> World:
+    """Who and what the stand-in has; ``@pytest.mark.parametrize("world", [...])`` replaces it."""
+    return default_world()
+
+
+@pytest.fixture
+async def stand_in(discord_api_spec: ApiSpec, world: World) -> AsyncIterator[DiscordStandIn]:
     """A running stand-in; problems it recorded fail the test at teardown."""
-    async with DiscordStandIn(spec=discord_api_spec) as server:
+    async with DiscordStandIn(world, spec=discord_api_spec) as server:
         yield server
     server.assert_clean()
 
@@ -74,3 +130,168 @@ async def start_client(discord_py_at_stand_in: DiscordStandIn) -> AsyncIterator[
         # A client that crashed during the test raises here, failing the test at teardown.
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)
+
+
+# -- the product's bot ----------------------------------------------------------------------------
+
+
+class _Records(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def bot_errors() -> Iterator[list[logging.LogRecord]]:
+    """What the bot, the index and discord.py log at ERROR or above during the test; anything
+    still in the list at teardown fails the test."""
+    handler = _Records(logging.ERROR)
+    loggers = [logging.getLogger(name) for name in PRODUCT_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    logged = "\n  ".join(f"{r.name}: {r.getMessage()}" for r in handler.records)
+    assert not handler.records, f"the bot logged errors:\n  {logged}"
+
+
+@pytest.fixture
+async def start_article_bot(
+    stand_in: DiscordStandIn,
+    start_client: StartClient,
+    settings: IndexSettings,
+    bot_errors: list[logging.LogRecord],
+) -> AsyncIterator[StartArticleBot]:
+    """``await start_article_bot(embedder=None, env=None, index=None)``: the product's bot, built
+    by ``build_bot`` over a real ``Retriever`` (``embedder`` default: a fresh fake), started on
+    the stand-in and returned once ready. ``env`` adds to the stand-in's environment (e.g.
+    ``{"ASK_COOLDOWN_SECONDS": "0"}``); ``index`` defaults to ``settings`` (a temporary copy of
+    the shipped article, its index built at start)."""
+    from bot.bot import build_bot
+    from bot.settings import BotSettings
+    from index.startup import open_retriever
+
+    started: list[ArticleBot] = []
+
+    async def start(
+        embedder: Embedder | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        index: IndexSettings | None = None,
+    ) -> ArticleBot:
+        bot_settings = BotSettings.from_env({**stand_in.environment(), **(env or {})})
+        retriever, _ = open_retriever(index or settings, embedder or FakeEmbedder())
+        bot = build_bot(bot_settings, retriever, guild_ready_timeout=0.05)
+        started.append(bot)
+        await start_client(bot)
+        return bot
+
+    yield start
+    # Closing unloads the extensions, which drops their modules from sys.modules; put them back so
+    # tests that imported them (tests/bot) keep seeing the classes the next bot loads.
+    extensions = {name: module for name, module in sys.modules.items() if name.startswith("bot.exts.")}
+    for bot in started:
+        await bot.close()
+    sys.modules.update(extensions)
+
+
+@pytest.fixture
+async def article_bot(start_article_bot: StartArticleBot) -> ArticleBot:
+    """The product's bot over the fake embedder, with the stand-in's settings alone."""
+    return await start_article_bot()
+
+
+@pytest.fixture
+def real_article_index(settings: IndexSettings, real_index: IndexSettings) -> IndexSettings:
+    """``settings`` with the session's real-model index copied into INDEX_DIR."""
+    shutil.copytree(real_index.index_dir, settings.index_dir)
+    return settings
+
+
+@pytest.fixture
+async def real_article_bot(
+    start_article_bot: StartArticleBot, real_embedder: Embedder, real_article_index: IndexSettings
+) -> ArticleBot:
+    """The product's bot over the real model (tests using it are ``slow``)."""
+    return await start_article_bot(real_embedder, index=real_article_index)
+
+
+@dataclass
+class BotProcess:
+    """``python run_bot.py`` running against the stand-in; stdout and stderr go to ``log_path``."""
+
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+    async def stop(self, signum: int = signal.SIGTERM, *, timeout: float = 15.0) -> int:  # noqa: ASYNC109
+        """Send ``signum`` (if it still runs) and return the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+
+@pytest.fixture
+async def start_bot_process(
+    stand_in: DiscordStandIn, tmp_path: Path, real_index: IndexSettings
+) -> AsyncIterator[StartBotProcess]:
+    """``await start_bot_process(env=None, ready_timeout=60)``: ``python run_bot.py`` with the
+    stand-in's environment, ARTICLES_DIR=data/articles, a copy of the session's real index as
+    INDEX_DIR (beside the shared model cache) and LOG_LEVEL=INFO, plus ``env``; returned once it
+    logs that it is connected. The stand-in is served by the test's own event loop meanwhile."""
+    started: list[BotProcess] = []
+
+    async def start(env: Mapping[str, str] | None = None, *, ready_timeout: float = 60.0) -> BotProcess:
+        home = tmp_path / f"bot-process-{len(started)}"
+        home.mkdir()
+        shutil.copytree(real_index.index_dir, home / "index")
+        (home / "models").symlink_to(MODEL_CACHE, target_is_directory=True)
+        environment = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("DISCORD_") and name not in BOT_VARIABLES
+        }
+        environment.update(
+            stand_in.environment(),
+            ARTICLES_DIR=str(REPO / "data" / "articles"),
+            INDEX_DIR=str(home / "index"),
+            LOG_LEVEL="INFO",
+            PYTHON_DOTENV_DISABLED="1",  # a developer's .env must not change the bot under test
+        )
+        environment.update(env or {})
+        log_path = home / "bot.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(RUN_BOT),
+                env=environment,
+                cwd=home,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        running = BotProcess(process, log_path)
+        started.append(running)
+        deadline = asyncio.get_running_loop().time() + ready_timeout
+        while "connected as" not in running.log():
+            if process.returncode is not None:
+                raise RuntimeError(f"run_bot.py exited with {process.returncode}:\n{running.log()}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"run_bot.py not connected within {ready_timeout}s:\n{running.log()}")
+            await asyncio.sleep(0.05)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.returncode is None:
+            running.process.kill()
+            await running.process.wait()
