@@ -18,9 +18,9 @@ from index.aliases import Aliases, expand_acronyms, expand_aliases, learn_aliase
 from index.articles import ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.lexical import Bm25
-from index.passages import Passage, split_sentences
+from index.passages import Passage, split_clauses, split_sentences
 from index.settings import IndexSettings
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit, UnitKind
 from index.vector_index import build_vector_index
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,21 @@ def _cache_key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
 
 
-def plan_units(passages: list[Passage]) -> list[tuple[int, str]]:
-    """What gets a vector: each passage, and each of its sentences when it has more than one (so a
-    question about one sentence of a long paragraph still finds it, and the answer can bold it)."""
-    units: list[tuple[int, str]] = []
+def plan_units(passages: list[Passage]) -> list[tuple[int, str, UnitKind]]:
+    """What gets a vector: each passage; each of its sentences when it has more than one (so a
+    question about one sentence of a long paragraph still finds it, and the answer can bold it); and
+    each clause of a sentence that has several (a question often paraphrases one clause: "the city's
+    top lawyer" ~ ", city solicitor Marcel Pratt said,")."""
+    units: list[tuple[int, str, UnitKind]] = []
     for number, passage in enumerate(passages):
-        units.append((number, passage.text))
+        units.append((number, passage.text, "passage"))
         sentences = split_sentences(passage.text)
-        if len(sentences) > 1:
-            units.extend((number, sentence) for sentence in sentences)
+        for sentence in sentences:
+            if len(sentences) > 1:
+                units.append((number, sentence, "sentence"))
+            clauses = split_clauses(sentence)
+            if len(clauses) > 1:
+                units.extend((number, clause, "clause") for clause in clauses)
     return units
 
 
@@ -90,7 +96,7 @@ def build_index(
         prose=[text for article in articles.articles for text in (*article.captions, *article.paragraphs)],
     )
     planned = plan_units(passages)
-    embedded_texts = [model_text(text, passages[number], aliases) for number, text in planned]
+    embedded_texts = [model_text(text, passages[number], aliases) for number, text, _ in planned]
     keys = [_cache_key(embedder.identity, text) for text in embedded_texts]
 
     cache: dict[str, np.ndarray] = {}
@@ -112,7 +118,8 @@ def build_index(
         aliases=asdict(aliases),
     )
     units = tuple(
-        Unit(passage=number, text=text, key=key) for (number, text), key in zip(planned, keys, strict=True)
+        Unit(passage=number, text=text, key=key, kind=kind)
+        for (number, text, kind), key in zip(planned, keys, strict=True)
     )
     # The FAISS and BM25 indexes are built once here; the store saves them and the retriever serves them.
     data = IndexData(

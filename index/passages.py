@@ -72,6 +72,27 @@ def split_sentences(text: str) -> list[str]:
     return [sentence for sentence in sentences if sentence]
 
 
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[—–]\s+")
+MIN_CLAUSE_WORDS = 5
+
+
+def split_clauses(sentence: str, min_words: int = MIN_CLAUSE_WORDS) -> list[str]:
+    """Cut a sentence at commas, semicolons, colons and dashes into clauses of at least `min_words`
+    words (a short piece joins its neighbour). One clause means the sentence has no useful cut."""
+    clauses: list[str] = []
+    for piece in (part.strip() for part in _CLAUSE_BREAK.split(sentence)):
+        if not piece:
+            continue
+        if clauses and len(clauses[-1].split()) < min_words:
+            clauses[-1] = f"{clauses[-1]} {piece}"
+        else:
+            clauses.append(piece)
+    if len(clauses) > 1 and len(clauses[-1].split()) < min_words:
+        last = clauses.pop()
+        clauses[-1] = f"{clauses[-1]} {last}"
+    return clauses
+
+
 def _pack(units: list[str], sizes: list[int], max_tokens: int) -> list[str]:
     """Greedily join consecutive units while their summed size fits."""
     pieces: list[str] = []

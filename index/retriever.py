@@ -89,10 +89,21 @@ class SearchIndex:
         self._bm25 = (
             data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
         )
-        # rows of each passage's units: the passage vector first, then its sentences
-        self._rows: list[list[int]] = [[] for _ in data.passages]
+        # Per passage, the rows of its units: all of them rank it; passage and sentence vectors
+        # (not clauses, whose short texts score higher for everything) calibrate the confidence;
+        # sentences (or the passage, if it is one sentence) pick the key sentence shown in bold.
+        self._rank_rows: list[list[int]] = [[] for _ in data.passages]
+        self._calibration_rows: list[list[int]] = [[] for _ in data.passages]
+        self._key_rows: list[list[int]] = [[] for _ in data.passages]
         for row, unit in enumerate(data.units):
-            self._rows[unit.passage].append(row)
+            self._rank_rows[unit.passage].append(row)
+            if unit.kind != "clause":
+                self._calibration_rows[unit.passage].append(row)
+            if unit.kind == "sentence":
+                self._key_rows[unit.passage].append(row)
+        for passage, rows in enumerate(self._key_rows):
+            if not rows:
+                rows.append(self._calibration_rows[passage][0])
 
     @property
     def passage_count(self) -> int:
@@ -120,17 +131,20 @@ class SearchIndex:
         if ids.size == 0:  # nothing near in FAISS (e.g. an empty IVF list) and no shared word
             return "none", []
 
-        dense = np.array([self._best_unit(p, vector)[1] for p in ids], dtype=np.float32)
+        dense = np.array([self._best_row(self._rank_rows[p], vector)[1] for p in ids], dtype=np.float32)
+        calibration = np.array(
+            [self._best_row(self._calibration_rows[p], vector)[1] for p in ids], dtype=np.float32
+        )
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
         order = np.argsort(-fused, kind="stable")
         margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float("inf")
-        confidence = confidence_for(float(dense.max()), float(dense[order[0]]), margin)
+        confidence = confidence_for(float(calibration.max()), float(calibration[order[0]]), margin)
         if confidence == "none":
             return confidence, []
         hits = []
         for position in order[:k]:
             passage = int(ids[position])
-            key_row, _ = self._best_unit(passage, vector, sentences_only=True)
+            key_row, _ = self._best_row(self._key_rows[passage], vector)
             hits.append(
                 Hit(
                     passage=self.data.passages[passage],
@@ -140,13 +154,8 @@ class SearchIndex:
             )
         return confidence, hits
 
-    def _best_unit(
-        self, passage: int, vector: np.ndarray, *, sentences_only: bool = False
-    ) -> tuple[int, float]:
-        """The row of the passage's closest unit and its cosine."""
-        rows = self._rows[passage]
-        if sentences_only and len(rows) > 1:
-            rows = rows[1:]
+    def _best_row(self, rows: list[int], vector: np.ndarray) -> tuple[int, float]:
+        """Of `rows`, the one closest to `vector`, and its cosine."""
         cosines = self.data.vectors[rows] @ vector
         best = int(np.argmax(cosines))
         return rows[best], float(cosines[best])

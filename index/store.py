@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,9 +37,12 @@ from index.vector_index import build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _FILES = ("passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss")
 _LEXICAL = "lexical.npz"
+
+
+UnitKind = Literal["passage", "sentence", "clause"]
 
 
 class IndexUnavailable(Exception):
@@ -48,11 +51,12 @@ class IndexUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Unit:
-    """One vector of the index: a whole passage or one sentence of it."""
+    """One vector of the index: a whole passage, one sentence of it, or one clause of a sentence."""
 
     passage: int
     text: str
     key: str  # sha256 of the model identity and the exact text embedded: the embedding cache key
+    kind: UnitKind = "passage"
 
 
 @dataclass(frozen=True)
