@@ -52,6 +52,11 @@ def _usable(path: Path) -> bool:
     return True
 
 
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> str | None:
     """Why `data` no longer matches the articles and model (None when it still does)."""
     if data.manifest.model != embedder.identity:
@@ -59,7 +64,9 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     built = {article["source"]: article["digest"] for article in data.manifest.articles}
     current: dict[str, str] = {}
     for path in article_files(settings.articles_dir):
-        current[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        # Only files the index holds need their bytes compared, and hashing streams: a skipped
+        # file may be gigabytes, and must not be read into memory at every start.
+        current[path.name] = _digest(path) if path.name in built else ""
     changed = sorted(name for name in current if name in built and current[name] != built[name])
     # A file the build skipped (empty, not UTF-8...) is not in the manifest; it is only news when
     # it has become readable, else every start would rebuild for it.

@@ -7,17 +7,49 @@ no blank lines in test_cleaning.py.)
 
 from __future__ import annotations
 
+import logging
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from index.articles import article_passages, read_article
+from index.articles import MAX_ARTICLE_BYTES, article_passages, read_article
 from index.settings import IndexSettings
 from index.startup import open_retriever
 from tests.fakes import FakeEmbedder
 
+HUGE_BYTES = 50 * 1024 * 1024
 HEADLINE = "Council Meets About The Budget"
 LAST = "Last of all, the council funded the aquarium."
+
+
+def sparse_file(path: Path, size: int) -> None:
+    """A file of `size` bytes that takes no disk space and was never held in memory."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+
+
+def test_a_50_mb_article_is_skipped_by_name_at_every_start_and_never_read_into_memory(
+    settings: IndexSettings, caplog: pytest.LogCaptureFixture
+):
+    sparse_file(settings.articles_dir / "huge.txt", HUGE_BYTES)
+    assert HUGE_BYTES > MAX_ARTICLE_BYTES
+    peaks = []
+
+    tracemalloc.start()
+    try:
+        for _ in range(2):  # the first start builds the index, the second checks it is current
+            tracemalloc.reset_peak()
+            with caplog.at_level(logging.WARNING):
+                retriever, _ = open_retriever(settings, FakeEmbedder())
+            peaks.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+    assert retriever.info.titles == ("Philadelphia To Stop Giving ICE Real-Time Arrest Data",)
+    assert "skipped huge.txt: 50.0 MB is over the 5 MB limit for one article" in caplog.text
+    # Checking whether the index is current used to read every file whole to hash it.
+    assert max(peaks) < HUGE_BYTES / 2, [f"{peak / 1e6:.0f} MB" for peak in peaks]
 
 
 def giant_paragraph(size: int) -> str:
