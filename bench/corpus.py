@@ -4,6 +4,7 @@ vectors (for the FAISS scale test)."""
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ import numpy as np
 from index.articles import read_article
 from index.passages import split_sentences
 
+# Where index.passages.split_clauses may cut (after , ; : and around dashes): every piece between
+# two such cuts gets its own tag, so each clause the build embeds is unique.
+_PIECE_BREAK = re.compile(r"[,;:]\s+|\s+[—–]\s+")
 PLACES = (
     "Kensington",
     "Fishtown",
@@ -35,8 +39,8 @@ def write_articles(
     directory: Path, article: Path, *, passages: int, per_article: int = 50, seed: int = 0
 ) -> None:
     """Write `passages` paragraphs of 1-2 sentences (short: the build embeds every unit, and the bench
-    must fit in minutes), `per_article` to a file. Every sentence is made
-    unique (a place and a report number), so nothing is deduplicated by the embedding cache."""
+    must fit in minutes), `per_article` to a file. Every clause is made unique (a case number), so
+    nothing is deduplicated by the embedding cache."""
     rng = random.Random(seed)
     pool = sentence_pool(article)
     directory.mkdir(parents=True, exist_ok=True)
@@ -47,8 +51,10 @@ def write_articles(
             sentences = []
             for _ in range(rng.choice((1, 1, 1, 2))):
                 serial += 1
-                base = rng.choice(pool).rstrip(".")
-                sentences.append(f"{base}, according to report {serial} from {rng.choice(PLACES)}.")
+                # every clause tagged, since clauses get vectors of their own too
+                pieces = _PIECE_BREAK.split(rng.choice(pool).rstrip("."))
+                tagged = [f"{piece} (case {serial}{chr(97 + n)})" for n, piece in enumerate(pieces)]
+                sentences.append(", ".join(tagged) + f", {rng.choice(PLACES)} report {serial}.")
             paragraphs.append(" ".join(sentences))
         title = f"Synthetic city report {number // per_article + 1}"
         text = title + "\n\n" + "\n\n".join(paragraphs) + "\n"

@@ -13,7 +13,7 @@ def _ms(value: float) -> str:
 
 
 def _s(value: float) -> str:
-    return f"{value:.2f} s"
+    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
 
 
 def _ratio(value: float, target: str) -> str:
@@ -188,7 +188,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     export = results["export"]
     parts += [
         "\n## 1. One question, per backend\n",
-        "In process, over the shipped article; p50 over 5 interleaved rounds of the same questions. "
+        "In process, over the shipped article; p50 over 5 rounds of the same questions (blocks per backend, "
+        "order reversed each round). "
         "Quality is `index.evaluation.score` over tests/data/dev.jsonl with each backend's own index. "
         "`load` is the in-process model load (the ONNX file already exported). `units/s` is one batched "
         "encode of the shipped article's units.\n",
@@ -256,7 +257,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     cli = results["cli_answer_s"]
     parts += [
         "\n## 3. Restart with a current index\n",
-        "Fresh subprocesses (`python -m bench.cold_start`), times from spawn; medians of 3 (torch: 3). "
+        "Fresh subprocesses (`python -m bench.cold_start`), times from spawn; "
+        f"medians of {cold[NAIVE]['runs']} runs each. "
         "Nothing is re-embedded: the index on disk is current.\n",
         _table(
             [
@@ -278,22 +280,20 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     ]
 
     reindex = results["reindex"]
-    steps = reindex["breakdown"]
-    step_rows = [
-        [name.removesuffix("_s").replace("_", " "), _s(value)]
-        for name, value in steps.items()
-        if name.endswith("_s")
-    ]
+    step_rows = [[name, _s(value)] for name, value in reindex["steps"].items()]
     parts += [
         f"\n## 4. Build and reindex, {reindex['passages']} synthetic passages "
         f"({reindex['vectors']} vectors)\n",
+        "Synthetic articles (`bench.corpus`): 100 files of 50 paragraphs of one or two sentences from the "
+        "shipped article, each sentence made unique, so the embedding cache can't skip any.\n\n"
         f"Full build (saved): {_s(reindex['full_s'])}, {reindex['full_units_per_s']:.0f} units/s. "
-        f"Raw batched encode of the same units: {reindex['raw_encode_units_per_s']:.0f} units/s. "
+        f"Raw batched encode of {reindex['raw_sample']} of the same units, just before and just after the "
+        "build: " + " and ".join(f"{value:.0f}" for value in reindex["raw_encode_runs"]) + " units/s. "
         f"After changing one paragraph: {_s(reindex['one_paragraph_s'])}, "
-        f"{reindex['one_paragraph_embedded']} unit(s) re-embedded. Loading the saved index: "
-        f"{_s(reindex['store_load_s'])} (read and verify the files) + {_s(reindex['search_index_s'])} "
-        "(SearchIndex: BM25 over every passage), in process, warm file cache.\n\n"
-        "Where a full build's time goes (same functions, timed one by one):\n",
+        f"{reindex['one_paragraph_embedded']} unit(s) re-embedded. Loading the saved index in process "
+        f"(warm file cache): {_s(reindex['store_load_s'])} to read and verify the files, "
+        f"{_s(reindex['search_index_s'])} to make it searchable.\n\n"
+        "Where a full build's time goes (the same functions timed one by one; embedding is the rest):\n",
         _table(["step", "time"], step_rows),
     ]
 

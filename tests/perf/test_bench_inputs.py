@@ -27,7 +27,7 @@ def test_the_synthetic_corpus_has_the_asked_passages_and_no_repeated_unit(tmp_pa
     assert len(articles.articles) == 5
     passages = [p for a in articles.articles for p in article_passages(a, 200, count_words)]
     assert len(passages) == 230
-    units = [text for _, text in plan_units(passages)]
+    units = [text for _, text, _ in plan_units(passages)]
     assert len(set(units)) == len(units)  # nothing the embedding cache could deduplicate
 
 
