@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.measure import median, percentile, seconds
 from index.batching import AnswerBatcher
 from index.embedding import Embedder
@@ -42,7 +44,12 @@ def export_cost(model_path: Path, cache: Path) -> dict[str, float]:
 
 
 def latency_and_quality(
-    embedders: dict[str, Embedder], articles: Path, work: Path, questions: list[EvalQuestion], rounds: int
+    embedders: dict[str, Embedder],
+    articles: Path,
+    work: Path,
+    questions: list[EvalQuestion],
+    rounds: int,
+    extra_sets: dict[str, list[EvalQuestion]] | None = None,
 ) -> dict[str, Any]:
     """Per backend: dev-set metrics, and p50 of one question in process (embedding alone and the
     whole `ask`), measured in interleaved rounds so background noise hits every backend alike."""
@@ -58,6 +65,16 @@ def latency_and_quality(
         report = score(questions, answers)
         rankings[backend] = [[hit.passage for hit in a.hits] for a in answers]
         result[backend] = {"quality": {k: v for k, v in vars(report).items() if k != "misses"}}
+    for backend, retriever in retrievers.items():
+        # A text's vector should not depend on which other texts share its batch (the micro-batcher
+        # mixes strangers' questions); dynamic int8 quantisation scales activations per batch.
+        sample = texts[:64]
+        alone = np.stack([retriever.embedder.embed([text])[0] for text in sample])
+        together = retriever.embedder.embed(sample)
+        result[backend]["alone_vs_batch_min_cos"] = float(np.min(np.sum(alone * together, axis=1)))
+        for name, extra in (extra_sets or {}).items():
+            report = score(extra, retriever.ask_many([q.question for q in extra], 3))
+            result[backend][f"quality_{name}"] = {k: v for k, v in vars(report).items() if k != "misses"}
     reference = rankings.get("torch")
     for backend in retrievers:
         if reference is not None:

@@ -37,8 +37,11 @@ def run_all(*, quick: bool = False) -> dict[str, Any]:
         log.info("bench: backends, latency and dev-set quality")
         loaded = answering.load_backends(BACKENDS)
         embedders = {name: embedder for name, (embedder, _) in loaded.items()}
+        extra = {
+            path.stem: load_questions(path) for path in sorted(DEV.parent.glob("*.jsonl")) if path != DEV
+        }
         results["latency"] = answering.latency_and_quality(
-            embedders, ARTICLES, work, questions, rounds=2 if quick else 5
+            embedders, ARTICLES, work, questions, rounds=2 if quick else 5, extra_sets=extra
         )
         for name, (_, load_s) in loaded.items():
             results["latency"][name]["load_s"] = load_s
