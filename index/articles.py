@@ -77,6 +77,8 @@ def read_article(path: Path) -> Article:
             f"{name}: not UTF-8 text (byte {error.start} can't be decoded); save it as UTF-8"
         ) from error
     clean = clean_article(text, markdown=path.suffix.lower() == ".md")
+    for footer in clean.footer:
+        log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)
     if not clean.paragraphs and not clean.captions:
         raise ArticleError(f"{name}: no paragraphs of prose found in it")
     return Article(

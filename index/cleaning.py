@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from index.lexical import STOPWORDS
+
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -31,25 +33,37 @@ _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_SPACER = re.compile(r"^[ \t]*[\u00a0\u2000-\u200a\u202f\u3000][\s\u00a0\u2000-\u200a\u202f\u3000]*$")
+_DIVIDER = re.compile(r"^(?:[*_=~#•·-]\s*){3,}$")
+_NAME_WORD = re.compile(r"\b[A-Z][\w'’-]*")
+_MAX_FOOTER_PARAGRAPHS = 2
+_MIN_BODY_PARAGRAPHS = 3
 _MD_PREFIX = re.compile(r"^\s{0,3}(>\s?|[-*+]\s+|\d+[.)]\s+)")
 
 
 @dataclass(frozen=True)
 class CleanArticle:
-    """What ingestion keeps of a page: its headline, photo captions and body paragraphs in order."""
+    """What ingestion keeps of a page: its headline, photo captions and body paragraphs in order, and
+    the prose it set aside as the page's footer (so the caller can say so)."""
 
     title: str | None
     captions: tuple[str, ...]
     paragraphs: tuple[str, ...]
+    footer: tuple[str, ...] = ()
 
 
 def normalize_text(text: str) -> str:
-    """Unify line endings, spaces and Unicode forms; drop control and zero-width characters."""
+    """Unify line endings, spaces and Unicode forms; drop control and zero-width characters. A line
+    of only non-breaking spaces (a web page's spacer paragraph) becomes a divider, "* * *"."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
-    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (
+        _SPACES.sub(" ", line).strip() or ("* * *" if _SPACER.match(line) else "")
+        for line in text.split("\n")
+    )
+    return "\n".join(lines)
 
 
 class _TextFromHtml(HTMLParser):
@@ -218,10 +232,42 @@ def clean_article(text: str, *, markdown: bool = False) -> CleanArticle:
 
     captions: list[str] = []
     paragraphs: list[str] = []
+    after_divider = 0  # paragraphs since the last divider line
     for units in blocks:
+        if all(_DIVIDER.match(unit) for unit in units):
+            after_divider = 0
+            continue
         prose = [unit for unit in units if is_prose(unit) and unit != title]
         if not paragraphs and len(prose) == 1 and len(units) > 1:
             captions.append(prose[0])
         else:
             paragraphs.extend(prose)
-    return CleanArticle(title=title, captions=tuple(captions), paragraphs=tuple(paragraphs))
+            after_divider += len(prose)
+    body, footer = _split_footer(paragraphs, after_divider)
+    return CleanArticle(title=title, captions=tuple(captions), paragraphs=body, footer=footer)
+
+
+def _names(text: str) -> set[str]:
+    return {word for word in _NAME_WORD.findall(text) if word.lower() not in STOPWORDS}
+
+
+def _split_footer(paragraphs: list[str], after_divider: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Set aside as the page's footer (the publisher's "about us", a newsletter pitch) those of the
+    last one or two paragraphs after a divider line that name someone or something, but nothing the
+    article names: a real last section after a divider would mention the story's people or places."""
+    if (
+        not 0 < after_divider <= _MAX_FOOTER_PARAGRAPHS
+        or len(paragraphs) - after_divider < _MIN_BODY_PARAGRAPHS
+    ):
+        return tuple(paragraphs), ()
+    body, tail = paragraphs[:-after_divider], paragraphs[-after_divider:]
+    body_names = _names(" ".join(body))
+
+    def is_footer(paragraph: str) -> bool:
+        # It must name something, and nothing the article names: a paragraph that names nothing
+        # gives no evidence either way, so it stays.
+        names = _names(paragraph)
+        return bool(names) and not names & body_names
+
+    kept = tuple(body) + tuple(paragraph for paragraph in tail if not is_footer(paragraph))
+    return kept, tuple(paragraph for paragraph in tail if is_footer(paragraph))

@@ -166,3 +166,50 @@ def test_a_long_run_of_mentions_without_spaces_is_cleaned_like_any_word():
 
     assert clean.title == TITLE
     assert clean.paragraphs == (FIRST, f"People tagged {mentions} in the thread about the bill on Friday.")
+
+
+BODY = [
+    "Mayor Ana Ruiz said on Monday that the city of Riverton will open three new libraries.",
+    "The libraries will be built in Riverton's east side, Ruiz said, and open next spring.",
+    "Council member Tom Bale said the plan was overdue and that residents had waited for years.",
+]
+ABOUT_US = "Daily Wire Service is a cooperative of newspapers that has reported the news since 1901."
+
+
+def _page(*blocks: str) -> str:
+    return "\n\n".join(blocks) + "\n"
+
+
+def test_a_publisher_blurb_after_a_spacer_line_is_the_footer_not_a_paragraph():
+    article = clean_article(_page("Riverton To Open Three Libraries", *BODY, "\u00a0", ABOUT_US))
+
+    assert list(article.paragraphs) == BODY
+    assert article.footer == (ABOUT_US,)
+
+
+def test_a_last_section_after_a_divider_that_names_the_story_s_people_is_kept():
+    last = "Bale said he would ask the council to fund a fourth library in Riverton next year."
+    article = clean_article(_page("Riverton To Open Three Libraries", *BODY, "* * *", last))
+
+    assert list(article.paragraphs) == [*BODY, last]
+    assert article.footer == ()
+
+
+def test_without_a_divider_or_with_a_long_tail_nothing_is_set_aside():
+    no_divider = clean_article(_page("Riverton To Open Three Libraries", *BODY, ABOUT_US))
+    long_tail = clean_article(_page("Riverton To Open Three Libraries", BODY[0], "---", *BODY[1:], ABOUT_US))
+
+    assert list(no_divider.paragraphs) == [*BODY, ABOUT_US]
+    assert list(long_tail.paragraphs) == [*BODY, ABOUT_US]
+    assert no_divider.footer == long_tail.footer == ()
+
+
+def test_a_paragraph_after_the_footer_is_judged_on_its_own():
+    names_nothing = "The council also said it would hire more staff for the reading rooms."
+    names_the_story = "Ruiz said the first library would open in Riverton in March."
+
+    for last in (names_nothing, names_the_story):
+        article = clean_article(_page("Riverton To Open Three Libraries", *BODY, "\u00a0", ABOUT_US, last))
+
+        assert list(article.paragraphs) == [*BODY, last]
+        assert article.footer == (ABOUT_US,)

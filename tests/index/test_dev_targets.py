@@ -87,4 +87,4 @@ def test_the_shipped_article_passages_fit_the_model_window(
     counts = [real_embedder.count_tokens(passage.text) for passage in real_retriever.data.passages]
 
     assert max(counts) <= real_embedder.max_tokens
-    assert len(real_retriever.data.passages) == 18  # 17 paragraphs and the caption: none needed splitting
+    assert len(real_retriever.data.passages) == 17  # 16 paragraphs and the caption: none needed splitting
