@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import numpy as np
 
 from index.lexical import Bm25
 from index.passages import Passage
-from index.vector_index import build_vector_index, configure
+from index.vector_index import EXACT_MAX_VECTORS, build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,10 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _parse_jsonl(data: bytes) -> list[dict[str, Any]]:
     # One json.loads over the whole file parses twice as fast as one per line. Split on "\n" only:
     # the strings may hold U+2028 and other characters that str.splitlines() would break at.
-    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    lines = [line for line in data.decode("utf-8").split("\n") if line.strip()]
     return json.loads("[" + ",".join(lines) + "]")
 
 
@@ -223,29 +224,36 @@ class IndexStore:
             raise IndexUnavailable(
                 f"the index was built by schema {manifest.schema}, this version uses {SCHEMA_VERSION}"
             )
-        # lexical.npz is optional (indexes saved without it build BM25 when served)
-        optional = (_LEXICAL,) if _LEXICAL in manifest.checksums else ()
-        for name in (*_FILES, *optional):
-            if manifest.checksums.get(name) != _sha256(self.directory / name):
-                raise IndexUnavailable(f"{name} does not match the manifest's checksum (corrupt)")
-        passages = tuple(Passage(**row) for row in _read_jsonl(self.directory / "passages.jsonl"))
-        units = tuple(Unit(**row) for row in _read_jsonl(self.directory / "units.jsonl"))
-        vectors = np.load(self.directory / "vectors.npy", allow_pickle=False)
+        # Each file is read once, checked against the manifest's checksum, and parsed from memory.
+        # lexical.npz is optional (indexes saved without it build BM25 when served).
+        files = {name: self._verified(name, manifest) for name in _FILES}
+        passages = tuple(Passage(**row) for row in _parse_jsonl(files["passages.jsonl"]))
+        units = tuple(Unit(**row) for row in _parse_jsonl(files["units.jsonl"]))
+        vectors = np.load(io.BytesIO(files["vectors.npy"]), allow_pickle=False)
         if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != manifest.dimension:
             raise IndexUnavailable(f"vectors.npy has shape {vectors.shape}, not (n, {manifest.dimension})")
-        faiss_index = faiss.read_index(str(self.directory / "index.faiss"))
-        if faiss_index.ntotal != len(vectors) or faiss_index.d != manifest.dimension:
-            raise IndexUnavailable("index.faiss does not match vectors.npy")
+        search_index = None  # an exact index is rebuilt from the vectors faster than it is parsed
+        if len(vectors) > EXACT_MAX_VECTORS:
+            raw = np.frombuffer(files["index.faiss"], dtype=np.uint8)
+            search_index = configure(faiss.deserialize_index(raw))
+            if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
+                raise IndexUnavailable("index.faiss does not match vectors.npy")
+        lexical = None
+        if _LEXICAL in manifest.checksums:
+            with np.load(io.BytesIO(self._verified(_LEXICAL, manifest)), allow_pickle=False) as arrays:
+                lexical = Bm25.from_arrays({name: arrays[name] for name in arrays.files})
         return IndexData(
             manifest=manifest,
             passages=passages,
             units=units,
             vectors=vectors,
-            search_index=configure(faiss_index),
-            lexical=_read_lexical(self.directory / _LEXICAL) if optional else None,
+            search_index=search_index,
+            lexical=lexical,
         )
 
-
-def _read_lexical(path: Path) -> Bm25:
-    with np.load(path, allow_pickle=False) as arrays:
-        return Bm25.from_arrays({name: arrays[name] for name in arrays.files})
+    def _verified(self, name: str, manifest: Manifest) -> bytes:
+        """The bytes of one index file, if they match the manifest's checksum."""
+        data = (self.directory / name).read_bytes()
+        if manifest.checksums.get(name) != hashlib.sha256(data).hexdigest():
+            raise IndexUnavailable(f"{name} does not match the manifest's checksum (corrupt)")
+        return data
