@@ -34,7 +34,7 @@ import numpy as np
 
 from index.lexical import Bm25
 from index.passages import Passage
-from index.vector_index import EXACT_MAX_VECTORS, build_vector_index, configure
+from index.vector_index import build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +232,10 @@ class IndexStore:
         vectors = np.load(io.BytesIO(files["vectors.npy"]), allow_pickle=False)
         if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != manifest.dimension:
             raise IndexUnavailable(f"vectors.npy has shape {vectors.shape}, not (n, {manifest.dimension})")
-        search_index = None  # an exact index is rebuilt from the vectors faster than it is parsed
-        if len(vectors) > EXACT_MAX_VECTORS:
-            raw = np.frombuffer(files["index.faiss"], dtype=np.uint8)
-            search_index = configure(faiss.deserialize_index(raw))
-            if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
-                raise IndexUnavailable("index.faiss does not match vectors.npy")
+        raw = np.frombuffer(files["index.faiss"], dtype=np.uint8)
+        search_index = configure(faiss.deserialize_index(raw))
+        if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
+            raise IndexUnavailable("index.faiss does not match vectors.npy")
         lexical = None
         if _LEXICAL in manifest.checksums:
             with np.load(io.BytesIO(self._verified(_LEXICAL, manifest)), allow_pickle=False) as arrays:
