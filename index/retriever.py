@@ -161,6 +161,13 @@ class SearchIndex:
         return rows[best], float(cosines[best])
 
 
+def readable_model(identity: str) -> str:
+    """ "all-MiniLM-L6-v2@1a2b…+int8" → "all-MiniLM-L6-v2 (int8)": the identity without its fingerprint."""
+    name, _, rest = identity.partition("@")
+    variant = rest.partition("+")[2]
+    return f"{name} ({variant})" if variant else name
+
+
 @dataclass(frozen=True)
 class IndexInfo:
     """What /about and the terminal banner tell about the index being served."""
@@ -211,7 +218,7 @@ class Retriever:
             titles=tuple(article["title"] for article in manifest.articles),
             passages=self._index.passage_count,
             built_at=manifest.built_at,
-            model=manifest.model,
+            model=readable_model(manifest.model),
         )
 
     @property

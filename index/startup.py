@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.articles import ArticleError, article_files, read_article
 from index.build import BuildStats, rebuild
-from index.embedding import Embedder, ModelError, model_fingerprint, resolve_model_path
+from index.embedding import Embedder, ModelError, model_fingerprint, model_name, resolve_model_path
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexStore, IndexUnavailable
@@ -30,7 +30,7 @@ def load_embedder(settings: IndexSettings) -> Embedder:
     backend = settings.embedding_backend
     if backend not in BACKENDS:
         raise ModelError(f"EMBEDDING_BACKEND {backend!r} is not one of {', '.join(BACKENDS)}")
-    identity = f"{path.name}@{model_fingerprint(path, cache_dir=settings.model_cache_dir)}"
+    identity = f"{model_name(path)}@{model_fingerprint(path, cache_dir=settings.model_cache_dir)}"
     if backend == "torch":
         from index.embedding import SentenceTransformerEmbedder
 

@@ -130,7 +130,7 @@ def test_info_describes_the_index_served(retriever: Retriever):
 
     assert info.titles == ("Philadelphia To Stop Giving ICE Real-Time Arrest Data",)
     assert info.passages == len(retriever.data.passages)
-    assert info.model == "fake-hashing@512"
+    assert info.model == "fake-hashing"  # the identity without its fingerprint
     assert info.built_at
 
 
