@@ -249,9 +249,11 @@ class OnnxEmbedder:
             from tqdm import tqdm
 
             starts = tqdm(starts, desc="Batches", unit="batch")
-        with self._lock:
-            for start in starts:
-                rows = order[start : start + self._batch_size]
+        for start in starts:
+            rows = order[start : start + self._batch_size]
+            # The lock is held per batch, so a question asked during a long reindex waits for one
+            # batch, not for the whole build.
+            with self._lock:
                 out[rows] = self._run([encodings[i] for i in rows])
         return out
 
