@@ -61,6 +61,13 @@ def test_plain_member_is_refused(article_bot: ArticleBot) -> None:
     assert str(caught.value) == REINDEX_NOT_ALLOWED
 
 
+def test_a_member_with_only_manage_messages_is_refused(article_bot: ArticleBot) -> None:
+    moderator = discord.Permissions(manage_messages=True)
+    with pytest.raises(NotAllowed) as caught:
+        may_reindex(make_interaction(article_bot, permissions=moderator))
+    assert str(caught.value) == REINDEX_NOT_ALLOWED
+
+
 @pytest.mark.parametrize(
     "who",
     [
