@@ -58,7 +58,8 @@ async def test_five_gateway_drops_in_a_row_lose_no_question_and_answer_none_twic
     messages, asked = [], []
     session = stand_in.gateway.current_session()
 
-    for drop, code in enumerate((4000, 4000, 4008, 4009, 1011), start=1):  # 1011: an internal error
+    # Codes after which Discord lets a session resume (1011: the websocket's own "internal error").
+    for drop, code in enumerate((4000, 4001, 4002, 4008, 1011), start=1):
         messages.append(await stand_in.post_message("rita", f"{me} {QUESTION} (before drop {drop})"))
         await stand_in.close_gateway(code)
         messages.append(await stand_in.post_message("ned", f"{me} {QUESTION} (while down {drop})"))
