@@ -156,6 +156,7 @@ class SentenceTransformerEmbedder:
         except Exception as error:  # the library raises many types for a broken folder
             raise ModelError(f"could not load the embedding model from {str(path)!r}: {error}") from error
         self._tokenizer = self._model.tokenizer
+        self.model_path = path
         self._lock = threading.Lock()
         self._batch_size = batch_size
         self._identity = f"{model_name(path)}@{model_fingerprint(path)}"

@@ -216,6 +216,7 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
         self._batch_size = batch_size
         self._identity = identity
+        self.model_path = model_path
         self._dimension = shape.dimension or int(self._session.get_outputs()[0].shape[-1])
         self._max_tokens = shape.max_seq_length - 2  # [CLS] and [SEP]
         self.onnx_path = onnx_path

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from index.build import BuildStats, lexical_index, rebuild
 from index.embedding import Embedder
 from index.settings import IndexSettings
 from index.store import IndexData
+from index.token_match import TokenMatcher
 from index.vector_index import build_vector_index, nearest_rows
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ HIGH_MARGIN = 0.5
 # Weight of BM25's z-score against the dense z-score, scaled by the square of the share of the
 # question's words the articles use at all: a paraphrase sharing few words gets little lexical say.
 LEXICAL_WEIGHT = 0.5
+# Weight of the soft word match (index.token_match), scaled by the share of the question's words the
+# articles do NOT use: it speaks where BM25 can't.
+TOKEN_WEIGHT = 0.3
 DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
 LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
 
@@ -117,14 +121,18 @@ class SearchIndex:
         """Text as BM25 should count it: a spelled-out name also counts as its acronym."""
         return expand_acronyms(text, self._acronyms, spell_out=False)
 
-    def search(self, question: str, vector: np.ndarray, k: int) -> tuple[Confidence, list[Hit]]:
-        """Rank passages for one question whose embedding is `vector`."""
+    def search(
+        self, question: str, vector: np.ndarray, k: int, matcher: TokenMatcher | None = None
+    ) -> tuple[Confidence, list[Hit]]:
+        """Rank passages for one question whose embedding is `vector` (and, with a `matcher`, by soft
+        word matching too)."""
         fetch = min(DENSE_CANDIDATES, self._faiss.ntotal)
         rows = nearest_rows(self._faiss, vector.reshape(1, -1), fetch)
         candidates = {int(self._owners[row]) for row in rows[0] if row >= 0}
         query = self._lexical_text(question)
         lexical = self._bm25.scores(query)
-        lexical_weight = LEXICAL_WEIGHT * self._bm25.coverage(query) ** 2
+        coverage = self._bm25.coverage(query)
+        lexical_weight = LEXICAL_WEIGHT * coverage**2
         top_lexical = np.argsort(-lexical)[:LEXICAL_CANDIDATES]
         candidates.update(int(p) for p in top_lexical if lexical[p] > 0)
         ids = np.array(sorted(candidates), dtype=np.int64)
@@ -136,6 +144,9 @@ class SearchIndex:
             [self._best_row(self._calibration_rows[p], vector)[1] for p in ids], dtype=np.float32
         )
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
+        if matcher is not None and len(ids) > 1:
+            soft = matcher.scores(question, [self.data.passages[p].text for p in ids])
+            fused += TOKEN_WEIGHT * (1 - coverage) * _zscore(soft)
         order = np.argsort(-fused, kind="stable")
         margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float("inf")
         confidence = confidence_for(float(calibration.max()), float(calibration[order[0]]), margin)
@@ -185,11 +196,30 @@ class ReindexRunning(Exception):
 class Retriever:
     """Answers questions from the index it holds; `reindex` rebuilds it and swaps it in atomically."""
 
-    def __init__(self, embedder: Embedder, data: IndexData, *, settings: IndexSettings | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        data: IndexData,
+        *,
+        settings: IndexSettings | None = None,
+        matcher: Callable[[], TokenMatcher | None] | None = None,
+    ) -> None:
         self.embedder = embedder
         self.settings = settings or IndexSettings()
         self._index = SearchIndex(data)
         self._reindexing = threading.Lock()
+        # The soft word matcher is made at the first question (it memory-maps the model's table).
+        self._make_matcher = matcher
+        self._matcher: TokenMatcher | None = None
+        self._matcher_lock = threading.Lock()
+
+    def _token_matcher(self) -> TokenMatcher | None:
+        if self._make_matcher is not None:
+            with self._matcher_lock:
+                if self._make_matcher is not None:
+                    self._matcher = self._make_matcher()
+                    self._make_matcher = None
+        return self._matcher
 
     @property
     def reindexing(self) -> bool:
@@ -240,12 +270,13 @@ class Retriever:
         normalized = [normalize_question(q) for q in questions]
         to_embed = [index.question_text(text) for text, _ in normalized if text]
         vectors = iter(self.embedder.embed(to_embed)) if to_embed else iter(())
+        matcher = self._token_matcher() if to_embed else None
         answers: list[Answer] = []
         for text, notice in normalized:
             if not text:
                 answers.append(Answer(question="", confidence="none", hits=(), notice=EMPTY_QUESTION))
                 continue
-            confidence, hits = index.search(text, next(vectors), max(1, k))
+            confidence, hits = index.search(text, next(vectors), max(1, k), matcher)
             answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         return [Answer(a.question, a.confidence, a.hits, took_ms=took_ms, notice=a.notice) for a in answers]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from index.articles import ArticleError, article_files, read_article
@@ -13,6 +14,7 @@ from index.embedding import Embedder, ModelError, model_fingerprint, model_name,
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexStore, IndexUnavailable
+from index.token_match import TokenMatcher
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,13 @@ log = logging.getLogger(__name__)
 # both share an identity and switching between them keeps the index; int8 vectors differ (cosine
 # ~0.99), so "onnx-int8" has its own identity and switching to or from it rebuilds. docs/benchmarks.md
 BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
+def _matcher_for(embedder: Embedder) -> Callable[[], TokenMatcher | None] | None:
+    """Makes the soft word matcher of the embedder's model when the retriever first needs it; None for
+    an embedder that is not a model folder (a test's fake)."""
+    path: Path | None = getattr(embedder, "model_path", None)
+    return None if path is None else lambda: TokenMatcher.from_model(path)
 
 
 def load_embedder(settings: IndexSettings) -> Embedder:
@@ -95,7 +104,7 @@ def open_retriever(
     except IndexUnavailable as why:
         reason = str(why)
     if reason is None and previous is not None:
-        return Retriever(embedder, previous, settings=settings), None
+        return Retriever(embedder, previous, settings=settings, matcher=_matcher_for(embedder)), None
     log.info("rebuilding the index: %s", reason)
     data, stats = rebuild(settings, embedder, previous)
-    return Retriever(embedder, data, settings=settings), stats
+    return Retriever(embedder, data, settings=settings, matcher=_matcher_for(embedder)), stats

@@ -1,0 +1,111 @@
+"""Soft word matching: each content word of a question against its closest word of a passage.
+
+The model's own word-piece embedding table (the input layer of all-MiniLM-L6-v2) places words used
+alike near each other ("lawyer" near "solicitor", "reply" near "response"). For a question and a
+passage, the score is the mean over the question's content word pieces of the best cosine to any
+of the passage's pieces ("MaxSim", as in late-interaction retrieval, here with static embeddings).
+It helps most where BM25 can't: a paraphrase that shares few words with the article.
+
+The table is memory-mapped from the model's safetensors file: nothing is loaded until a row is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.lexical import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+_TABLE_SUFFIX = "word_embeddings.weight"
+_DTYPES = {"F32": np.float32, "F16": np.float16}
+
+
+def _embedding_table(weights: Path) -> np.ndarray | None:
+    """The word-piece embedding table in a safetensors file, memory-mapped (None if absent)."""
+    with weights.open("rb") as handle:
+        (header_size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(header_size))
+    name = next((key for key in header if key.endswith(_TABLE_SUFFIX)), None)
+    if name is None or header[name]["dtype"] not in _DTYPES:
+        return None
+    entry = header[name]
+    start, _ = entry["data_offsets"]
+    return np.memmap(
+        weights,
+        dtype=_DTYPES[entry["dtype"]],
+        mode="r",
+        offset=8 + header_size + start,
+        shape=tuple(entry["shape"]),
+    )
+
+
+class TokenMatcher:
+    """Scores passages against a question by MaxSim over static word-piece embeddings."""
+
+    def __init__(self, tokenizer, table: np.ndarray) -> None:
+        self._tokenizer = tokenizer
+        self._table = table
+        self._passage_ids: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_model(cls, path: Path) -> TokenMatcher | None:
+        """A matcher for the sentence-transformers folder at `path`, or None when it has no fast
+        tokenizer or safetensors weights with a word-piece table (then ranking does without)."""
+        tokenizer_file, weights = path / "tokenizer.json", path / "model.safetensors"
+        if not tokenizer_file.is_file() or not weights.is_file():
+            return None
+        from tokenizers import Tokenizer
+
+        try:
+            table = _embedding_table(weights)
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except (OSError, ValueError, KeyError, struct.error) as error:
+            log.warning("soft word matching is off: %s", error)
+            return None
+        if table is None:
+            return None
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return cls(tokenizer, table)
+
+    def content_ids(self, text: str) -> np.ndarray:
+        """Word-piece ids of the text's content words: special tokens, stopwords and punctuation out."""
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        ids = [
+            token_id
+            for token_id, token, word in zip(encoding.ids, encoding.tokens, encoding.word_ids, strict=True)
+            if word is not None and token.lstrip("#").isalnum() and token.lower() not in STOPWORDS
+        ]
+        return np.array(ids, dtype=np.int64)
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        rows = np.asarray(self._table[ids], dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+    def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """MaxSim of `question` against each passage (0 where either has no content word)."""
+        query = self.content_ids(question)
+        out = np.zeros(len(passages), dtype=np.float32)
+        if query.size == 0:
+            return out
+        per_passage = [self._ids_of(text) for text in passages]
+        vocabulary = np.unique(np.concatenate([query, *per_passage]))
+        similarity = self._rows(query) @ self._rows(vocabulary).T  # question pieces × vocabulary
+        for number, ids in enumerate(per_passage):
+            if ids.size:
+                columns = np.searchsorted(vocabulary, ids)
+                out[number] = float(similarity[:, columns].max(axis=1).mean())
+        return out
+
+    def _ids_of(self, passage: str) -> np.ndarray:
+        ids = self._passage_ids.get(passage)
+        if ids is None:
+            ids = self._passage_ids[passage] = self.content_ids(passage)
+        return ids

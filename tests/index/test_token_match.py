@@ -1,0 +1,55 @@
+"""Soft word matching over the packaged model's word-piece table (no model is run: the table is read
+from the weights file, so these tests are fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import default_model_path
+from index.token_match import TokenMatcher
+
+
+@pytest.fixture(scope="module")
+def matcher() -> TokenMatcher:
+    made = TokenMatcher.from_model(default_model_path())
+    assert made is not None
+    return made
+
+
+def test_content_pieces_leave_out_stopwords_punctuation_and_special_tokens(matcher: TokenMatcher):
+    kept = matcher.content_ids("Who is the city's top lawyer?")
+    plain = matcher.content_ids("city top lawyer")
+
+    assert kept.tolist() == plain.tolist()
+    assert len(kept) == 3
+
+
+def test_a_paraphrase_scores_the_passage_it_paraphrases_highest(matcher: TokenMatcher):
+    passages = [
+        "The city said it has not yet received a response.",
+        "Philadelphia entered into the contract in 2008, city solicitor Marcel Pratt said.",
+        "The Trump administration wants to cut funding to the city.",
+    ]
+
+    scores = matcher.scores("Who is the city's top lawyer?", passages)
+
+    assert int(np.argmax(scores)) == 1
+    assert scores.shape == (3,)
+    assert np.all((scores > -1) & (scores <= 1))
+
+
+def test_nothing_to_match_scores_zero(matcher: TokenMatcher):
+    assert matcher.scores("the of and?", ["Some passage text."]).tolist() == [0.0]
+    assert matcher.scores("contract", ["!!!", "A contract."])[0] == 0.0
+
+
+def test_a_folder_without_a_tokenizer_or_weights_has_no_matcher(tmp_path: Path):
+    assert TokenMatcher.from_model(tmp_path) is None
+
+
+def test_the_fake_embedder_gets_no_matcher(retriever):
+    # tests' fake embedder is no model folder: ranking does without soft matching
+    assert retriever._token_matcher() is None
