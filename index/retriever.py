@@ -44,6 +44,7 @@ LEXICAL_WEIGHT = 0.5
 # Weight of the soft word match (index.token_match), scaled by the share of the question's words the
 # articles do NOT use: it speaks where BM25 can't.
 TOKEN_WEIGHT = 0.3
+SOFT_CANDIDATES = 32  # passages the soft word match re-scores per question
 DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
 LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
 
@@ -145,8 +146,10 @@ class SearchIndex:
         )
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
         if matcher is not None and len(ids) > 1:
-            soft = matcher.scores(question, [self.data.passages[p].text for p in ids])
-            fused += TOKEN_WEIGHT * (1 - coverage) * _zscore(soft)
+            # only the best-ranked candidates are re-scored: the soft match reorders the top
+            top = np.argsort(-fused, kind="stable")[:SOFT_CANDIDATES]
+            soft = matcher.scores(question, [self.data.passages[ids[p]].text for p in top])
+            fused[top] += TOKEN_WEIGHT * (1 - coverage) * _zscore(soft)
         order = np.argsort(-fused, kind="stable")
         margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float("inf")
         confidence = confidence_for(float(calibration.max()), float(calibration[order[0]]), margin)
