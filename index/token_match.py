@@ -96,12 +96,15 @@ class TokenMatcher:
         if query.size == 0:
             return out
         per_passage = [self._ids_of(text) for text in passages]
-        vocabulary = np.unique(np.concatenate([query, *per_passage]))
+        filled = [number for number, ids in enumerate(per_passage) if ids.size]
+        if not filled:
+            return out
+        pieces = np.concatenate([per_passage[number] for number in filled])
+        vocabulary, columns = np.unique(np.concatenate([query, pieces]), return_inverse=True)
         similarity = self._rows(query) @ self._rows(vocabulary).T  # question pieces × vocabulary
-        for number, ids in enumerate(per_passage):
-            if ids.size:
-                columns = np.searchsorted(vocabulary, ids)
-                out[number] = float(similarity[:, columns].max(axis=1).mean())
+        per_piece = similarity[:, columns[query.size :]]  # question pieces × passage pieces, in order
+        starts = np.cumsum([0, *(per_passage[number].size for number in filled[:-1])])
+        out[filled] = np.maximum.reduceat(per_piece, starts, axis=1).mean(axis=0)
         return out
 
     def _ids_of(self, passage: str) -> np.ndarray:

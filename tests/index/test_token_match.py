@@ -53,3 +53,18 @@ def test_a_folder_without_a_tokenizer_or_weights_has_no_matcher(tmp_path: Path):
 def test_the_fake_embedder_gets_no_matcher(retriever):
     # tests' fake embedder is no model folder: ranking does without soft matching
     assert retriever._token_matcher() is None
+
+
+def test_scores_are_the_mean_of_each_question_piece_s_best_match_in_the_passage(matcher: TokenMatcher):
+    question = "Did the immigration agency reply to the termination?"
+    passages = ["!!!", "The city said it has not yet received a response.", "A termination letter was sent."]
+
+    scores = matcher.scores(question, passages)
+
+    table = np.asarray(matcher._table, dtype=np.float32)
+    unit = table / np.linalg.norm(table, axis=1, keepdims=True)
+    asked = unit[matcher.content_ids(question)]
+    for passage, score in zip(passages, scores, strict=True):
+        ids = matcher.content_ids(passage)
+        expected = (asked @ unit[ids].T).max(axis=1).mean() if ids.size else 0.0
+        assert score == pytest.approx(expected, abs=1e-5)
