@@ -94,21 +94,20 @@ class SearchIndex:
         self._bm25 = (
             data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
         )
-        # Per passage, the rows of its units: all of them rank it; passage and sentence vectors
-        # (not clauses, whose short texts score higher for everything) calibrate the confidence;
-        # sentences (or the passage, if it is one sentence) pick the key sentence shown in bold.
+        # Per passage, the rows of its units (the passage's own vector first): all of them rank it;
+        # passage and sentence vectors (not clauses, whose short texts score higher against anything)
+        # calibrate the confidence; sentences (or the passage, if it is one sentence) pick the key
+        # sentence shown in bold.
         self._rank_rows: list[list[int]] = [[] for _ in data.passages]
-        self._calibration_rows: list[list[int]] = [[] for _ in data.passages]
         self._key_rows: list[list[int]] = [[] for _ in data.passages]
         for row, unit in enumerate(data.units):
             self._rank_rows[unit.passage].append(row)
-            if unit.kind != "clause":
-                self._calibration_rows[unit.passage].append(row)
             if unit.kind == "sentence":
                 self._key_rows[unit.passage].append(row)
         for passage, rows in enumerate(self._key_rows):
             if not rows:
-                rows.append(self._calibration_rows[passage][0])
+                rows.append(self._rank_rows[passage][0])
+        self._is_clause = np.array([unit.kind == "clause" for unit in data.units], dtype=bool)
 
     @property
     def passage_count(self) -> int:
@@ -140,10 +139,7 @@ class SearchIndex:
         if ids.size == 0:  # nothing near in FAISS (e.g. an empty IVF list) and no shared word
             return "none", []
 
-        dense = np.array([self._best_row(self._rank_rows[p], vector)[1] for p in ids], dtype=np.float32)
-        calibration = np.array(
-            [self._best_row(self._calibration_rows[p], vector)[1] for p in ids], dtype=np.float32
-        )
+        dense, calibration = self._dense_scores(ids, vector)
         fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
         if matcher is not None and len(ids) > 1:
             # only the best-ranked candidates are re-scored: the soft match reorders the top
@@ -167,6 +163,17 @@ class SearchIndex:
                 )
             )
         return confidence, hits
+
+    def _dense_scores(self, ids: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate passage: the best cosine of all its units (ranking), and of its passage and
+        sentence units only (calibration). One matrix product over the candidates' units."""
+        groups = [self._rank_rows[p] for p in ids]
+        rows = np.fromiter((row for group in groups for row in group), dtype=np.int64)
+        starts = np.cumsum([0, *(len(group) for group in groups[:-1])])
+        cosines = self.data.vectors[rows] @ vector
+        dense = np.maximum.reduceat(cosines, starts)
+        calibration = np.maximum.reduceat(np.where(self._is_clause[rows], -np.inf, cosines), starts)
+        return dense.astype(np.float32, copy=False), calibration.astype(np.float32, copy=False)
 
     def _best_row(self, rows: list[int], vector: np.ndarray) -> tuple[int, float]:
         """Of `rows`, the one closest to `vector`, and its cosine."""
