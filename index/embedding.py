@@ -144,7 +144,7 @@ def _hash_model(path: Path) -> str:
 class SentenceTransformerEmbedder:
     """Embeds with sentence-transformers on the CPU; thread-safe (one encode at a time)."""
 
-    def __init__(self, path: Path, *, batch_size: int = 64) -> None:
+    def __init__(self, path: Path, *, identity: str, batch_size: int = 64) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -159,7 +159,7 @@ class SentenceTransformerEmbedder:
         self.model_path = path
         self._lock = threading.Lock()
         self._batch_size = batch_size
-        self._identity = f"{model_name(path)}@{model_fingerprint(path)}"
+        self._identity = identity
         self._dimension = int(self._model.get_embedding_dimension())
         self._max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
 

@@ -12,7 +12,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -289,4 +289,4 @@ class Retriever:
             confidence, hits = index.search(text, next(vectors), max(1, k), matcher)
             answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
-        return [Answer(a.question, a.confidence, a.hits, took_ms=took_ms, notice=a.notice) for a in answers]
+        return [replace(answer, took_ms=took_ms) for answer in answers]

@@ -43,7 +43,7 @@ def load_embedder(settings: IndexSettings) -> Embedder:
     if backend == "torch":
         from index.embedding import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(path)
+        return SentenceTransformerEmbedder(path, identity=identity)
     from index.onnx_backend import OnnxEmbedder, ensure_exported
 
     variant = "int8" if backend == "onnx-int8" else "fp32"
