@@ -68,25 +68,7 @@ def normalize_text(text: str) -> str:
 
 class _TextFromHtml(HTMLParser):
     _BLOCKS = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "tr",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "figcaption",
-            "blockquote",
-        ]
+        """p div br li h1 h2 h3 h4 h5 h6 tr section article header footer figcaption blockquote""".split()
     )
     _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
 
