@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -291,8 +291,3 @@ def reindex_done_text(stats: BuildStats) -> str:
 def reindex_failed_text(reason: str) -> str:
     """The end of a /reindex that failed: why, and that nothing changed for askers."""
     return shorten(f"Reindex failed: {reason}\nThe current index keeps answering.", MAX_CONTENT)
-
-
-def embeds_characters(embeds: Sequence[discord.Embed]) -> int:
-    """The characters Discord counts against a message's 6000-character embed budget."""
-    return sum(len(embed) for embed in embeds)
