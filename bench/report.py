@@ -335,7 +335,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
         "as the topic (cosine ≈ 0.5 within a topic, ≈ 0 across); 200 queries drawn from the same topics. "
         "One query at a time, fetching 256 candidates as `SearchIndex.search` does. Recall@10: share of "
         "the exact top 10 among the candidates once they are ranked exactly (as the retriever ranks them). "
-        "`index` is the index's own size; the retriever also keeps `vectors` in memory.\n",
+        "`index` is the index's own size (none for the exact one, which searches `vectors` itself); "
+        "the retriever also keeps `vectors` in memory.\n",
         _table(
             ["vectors", "index", "build", "search p50", "exact p50", "recall@10", "index", "vectors"],
             scale_rows,

@@ -4,9 +4,9 @@
       manifest.json    schema, model, articles (with hashes), build time, file checksums
       passages.jsonl   one passage per line, with its article and paragraph
       units.jsonl      one line per vector: the passage it belongs to, the text embedded, its hash
-      vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache
-      index.faiss      the FAISS index over those vectors (inner product = cosine): exact for a small
-                       corpus, approximate (IVF) for a large one (see index.vector_index)
+      vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache, and all an
+                       exact search needs (see index.vector_index)
+      index.faiss      only for a large corpus: the approximate FAISS index (IVF) over those vectors
       lexical.npz      BM25 postings over the passages, so serving needn't re-tokenize every passage
                        (optional: an index without it builds BM25 when loaded)
 
@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,12 +35,13 @@ import numpy as np
 
 from index.lexical import Bm25
 from index.passages import Passage
-from index.vector_index import build_vector_index, configure
+from index.vector_index import ExactIndex, build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
-_FILES = ("passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss")
+SCHEMA_VERSION = 4
+_FILES = ("passages.jsonl", "units.jsonl", "vectors.npy")
+_FAISS = "index.faiss"
 _LEXICAL = "lexical.npz"
 
 
@@ -93,7 +95,7 @@ class IndexData:
     passages: tuple[Passage, ...]
     units: tuple[Unit, ...]
     vectors: np.ndarray
-    # The FAISS index over `vectors` as read from disk; None means "build one from `vectors`".
+    # The index over `vectors` (index.vector_index) as built or read; None means "build one from `vectors`".
     search_index: Any = field(default=None, compare=False, repr=False)
     # BM25 over the passages (index.lexical.Bm25) as built or read; None means "build it when serving".
     lexical: Bm25 | None = field(default=None, compare=False, repr=False)
@@ -164,14 +166,16 @@ class IndexStore:
             _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in data.passages))
             _write_jsonl(staging / "units.jsonl", (asdict(u) for u in data.units))
             np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
+            files = _FILES
             search_index = data.search_index
             if search_index is None or search_index.ntotal != len(data.vectors):
                 search_index = build_vector_index(data.vectors)
-            faiss.write_index(search_index, str(staging / "index.faiss"))
-            files = _FILES
+            if not isinstance(search_index, ExactIndex):
+                faiss.write_index(search_index, str(staging / _FAISS))
+                files = (*files, _FAISS)
             if data.lexical is not None:
                 np.savez(staging / _LEXICAL, **data.lexical.to_arrays())
-                files = (*_FILES, _LEXICAL)
+                files = (*files, _LEXICAL)
             checksums = {name: _sha256(staging / name) for name in files}
             manifest = {**asdict(data.manifest), "checksums": checksums}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -209,8 +213,8 @@ class IndexStore:
             return self._read()
         except IndexUnavailable:
             raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-            # RuntimeError: FAISS reports a malformed file this way.
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile) as error:
+            # RuntimeError: FAISS reports a malformed file this way; BadZipFile: numpy a malformed .npz.
             raise IndexUnavailable(f"the index at {self.directory} is unreadable ({error})") from error
 
     def _read(self) -> IndexData:
@@ -225,17 +229,20 @@ class IndexStore:
                 f"the index was built by schema {manifest.schema}, this version uses {SCHEMA_VERSION}"
             )
         # Each file is read once, checked against the manifest's checksum, and parsed from memory.
-        # lexical.npz is optional (indexes saved without it build BM25 when served).
+        # index.faiss exists only for an approximate index; lexical.npz is optional (indexes saved
+        # without it build BM25 when served).
         files = {name: self._verified(name, manifest) for name in _FILES}
         passages = tuple(Passage(**row) for row in _parse_jsonl(files["passages.jsonl"]))
         units = tuple(Unit(**row) for row in _parse_jsonl(files["units.jsonl"]))
         vectors = np.load(io.BytesIO(files["vectors.npy"]), allow_pickle=False)
         if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != manifest.dimension:
             raise IndexUnavailable(f"vectors.npy has shape {vectors.shape}, not (n, {manifest.dimension})")
-        raw = np.frombuffer(files["index.faiss"], dtype=np.uint8)
-        search_index = configure(faiss.deserialize_index(raw))
-        if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
-            raise IndexUnavailable("index.faiss does not match vectors.npy")
+        search_index = ExactIndex(vectors)
+        if _FAISS in manifest.checksums:
+            raw = np.frombuffer(self._verified(_FAISS, manifest), dtype=np.uint8)
+            search_index = configure(faiss.deserialize_index(raw))
+            if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
+                raise IndexUnavailable("index.faiss does not match vectors.npy")
         lexical = None
         if _LEXICAL in manifest.checksums:
             with np.load(io.BytesIO(self._verified(_LEXICAL, manifest)), allow_pickle=False) as arrays:

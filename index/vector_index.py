@@ -1,4 +1,4 @@
-"""The FAISS index over the unit vectors: exact below a size threshold, approximate (IVF) above it.
+"""The index over the unit vectors: exact below a size threshold, approximate (FAISS IVF) above it.
 
 Search only fetches *candidates*; `SearchIndex` then scores each candidate passage exactly from the
 stored vectors, so an approximate index can only change which passages are considered, never their
@@ -30,18 +30,39 @@ def ivf_lists(count: int) -> int:
     return int(min(4096, max(256, 2 ** round(math.log2(math.sqrt(count))))))
 
 
+class ExactIndex:
+    """Exact inner-product search over the vectors themselves. faiss.knn runs the routine FAISS's
+    IndexFlatIP.search runs (same candidates, same order), without IndexFlatIP's own copy of every
+    vector: so there is nothing to save beside vectors.npy, nor to copy when it is loaded."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def ntotal(self) -> int:
+        return len(self.vectors)
+
+    @property
+    def d(self) -> int:
+        return self.vectors.shape[1]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and rows of the `k` nearest vectors for each query, as a FAISS index's search."""
+        import faiss
+
+        return faiss.knn(queries, self.vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+
+
 def build_vector_index(vectors: np.ndarray, *, exact_max: int | None = None) -> Any:
-    """A FAISS inner-product index over unit `vectors`: flat when there are at most `exact_max`
-    (default EXACT_MAX_VECTORS), else IVF with 8-bit codes (trained on a deterministic sample)."""
+    """An inner-product index over unit `vectors`: `ExactIndex` when there are at most `exact_max`
+    (default EXACT_MAX_VECTORS), else FAISS IVF with 8-bit codes (trained on a deterministic sample)."""
     import faiss
 
     count, dimension = vectors.shape
     exact_max = EXACT_MAX_VECTORS if exact_max is None else exact_max
     # IVF needs enough vectors to train its lists; below that a flat search is fast anyway.
     if count <= exact_max or count < ivf_lists(count) * TRAINING_POINTS_PER_LIST:
-        index = faiss.IndexFlatIP(dimension)
-        index.add(vectors)
-        return index
+        return ExactIndex(vectors)
     lists = ivf_lists(count)
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is batched work: use every core
     index = faiss.index_factory(dimension, f"IVF{lists},{IVF_ENCODING}", faiss.METRIC_INNER_PRODUCT)
@@ -56,7 +77,7 @@ def build_vector_index(vectors: np.ndarray, *, exact_max: int | None = None) -> 
 
 
 def configure(index: Any) -> Any:
-    """Set search-time parameters (nprobe) on an index read from disk or just built."""
+    """Set search-time parameters (nprobe) on a FAISS index read from disk or just built."""
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index)
@@ -69,7 +90,7 @@ def describe(index: Any) -> str:
     """A short name of the index type, for logs and the benchmark."""
     import faiss
 
-    ivf = faiss.try_extract_index_ivf(index)
+    ivf = None if isinstance(index, ExactIndex) else faiss.try_extract_index_ivf(index)
     if ivf is None:
         return "flat (exact)"
     return f"IVF{ivf.nlist},{IVF_ENCODING} nprobe={ivf.nprobe}"

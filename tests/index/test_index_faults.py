@@ -36,8 +36,8 @@ def truncate_vectors(index_dir: Path) -> None:
     path.write_bytes(path.read_bytes()[:100])
 
 
-def zero_the_faiss_file(index_dir: Path) -> None:
-    path = index_dir / "index.faiss"
+def zero_the_vectors_file(index_dir: Path) -> None:
+    path = index_dir / "vectors.npy"
     path.write_bytes(bytes(path.stat().st_size))
 
 
@@ -51,7 +51,7 @@ def delete_the_directory(index_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage", [truncate_vectors, zero_the_faiss_file, half_a_manifest, delete_the_directory]
+    "damage", [truncate_vectors, zero_the_vectors_file, half_a_manifest, delete_the_directory]
 )
 def test_an_index_damaged_on_disk_while_serving_keeps_answering_and_a_reindex_repairs_it(
     retriever: Retriever, settings: IndexSettings, damage: Callable[[Path], None]

@@ -8,7 +8,6 @@ import json
 import os
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
@@ -16,6 +15,7 @@ from index.articles import load_articles
 from index.build import build_index
 from index.settings import IndexSettings
 from index.store import IndexData, IndexStore, IndexUnavailable, Unit
+from index.vector_index import describe
 from tests.fakes import FakeEmbedder
 
 
@@ -54,7 +54,7 @@ def test_save_then_load_gives_the_same_index(settings: IndexSettings):
     assert_same_index(loaded, data)
     assert loaded.vectors.dtype == np.float32
     assert loaded.search_index.ntotal == len(data.vectors)
-    assert set(loaded.manifest.checksums) >= {"passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss"}
+    assert set(loaded.manifest.checksums) >= {"passages.jsonl", "units.jsonl", "vectors.npy"}
 
 
 def test_the_files_are_plain_json_and_numpy_without_pickle(settings: IndexSettings):
@@ -71,7 +71,9 @@ def test_the_files_are_plain_json_and_numpy_without_pickle(settings: IndexSettin
     assert manifest["model"] == "fake-hashing@512"
     assert [row["text"] for row in passages] == [passage.text for passage in data.passages]
     assert len(units) == len(vectors)
-    assert faiss.read_index(str(directory / "index.faiss")).ntotal == len(vectors)
+    # an exact index is searched over vectors.npy itself: no index.faiss (test_vector_index has IVF's)
+    assert describe(IndexStore(directory).load().search_index) == "flat (exact)"
+    assert not (directory / "index.faiss").exists()
 
 
 def test_saving_again_replaces_the_index_and_leaves_nothing_beside_it(settings: IndexSettings):
@@ -102,7 +104,7 @@ def fail_on_call(number: int, real, error: BaseException):
 
 CRASHES = {
     "while writing vectors.npy": (np, "save", 1),
-    "while writing index.faiss": (faiss, "write_index", 1),
+    "while writing lexical.npz": (np, "savez", 1),
     "while moving the old index aside": (os, "rename", 1),
 }
 
@@ -185,8 +187,8 @@ def garbage(data: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     ("name", "damage"),
-    [("vectors.npy", truncated), ("index.faiss", garbage), ("index.faiss", truncated)],
-    ids=["truncated-vectors", "garbage-faiss", "truncated-faiss"],
+    [("vectors.npy", truncated), ("vectors.npy", garbage), ("lexical.npz", truncated)],
+    ids=["truncated-vectors", "garbage-vectors", "truncated-lexical"],
 )
 def test_a_broken_file_with_a_matching_checksum_is_still_unavailable(
     settings: IndexSettings, name: str, damage

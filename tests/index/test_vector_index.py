@@ -1,18 +1,25 @@
-"""The FAISS index choice: exact for a small corpus, IVF above the threshold, with high recall on a
-clustered synthetic set, persisted in index.faiss and served by the retriever."""
+"""The vector index choice: exact for a small corpus (FAISS's flat search over vectors.npy itself), IVF
+above the threshold, with high recall on a clustered synthetic set, persisted in index.faiss, checked
+when loaded and served by the retriever."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
 from index import vector_index
 from index.passages import Passage
 from index.retriever import SearchIndex
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit
-from index.vector_index import build_vector_index, describe, nearest_rows
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, IndexUnavailable, Manifest, Unit
+from index.vector_index import ExactIndex, build_vector_index, describe, nearest_rows
 
 DIMENSION = 64
 
@@ -30,6 +37,25 @@ def clustered(count: int, *, seed: int = 0, topics: int = 50) -> np.ndarray:
 def test_a_small_corpus_gets_an_exact_index():
     index = build_vector_index(clustered(500))
     assert describe(index) == "flat (exact)"
+
+
+@pytest.mark.parametrize("queries", [1, 7, 64])
+def test_the_exact_index_finds_what_faiss_flat_finds(queries: int):
+    """Same rows in the same order, same scores, ties included: it runs FAISS's own flat search."""
+    vectors = clustered(3_000)
+    vectors[1_000:1_010] = vectors[5]  # equal vectors: ties
+    flat = faiss.IndexFlatIP(DIMENSION)
+    flat.add(vectors)
+    exact = ExactIndex(vectors)
+    asked = np.concatenate([vectors[5:6], clustered(queries - 1, seed=3)]) if queries > 1 else vectors[5:6]
+
+    for k in (10, 256, 3_000):
+        scores, rows = exact.search(asked, k)
+        flat_scores, flat_rows = flat.search(asked, k)
+        np.testing.assert_array_equal(rows, flat_rows)
+        np.testing.assert_array_equal(scores, flat_scores)
+        np.testing.assert_array_equal(nearest_rows(exact, asked, k), flat_rows)
+    assert np.shares_memory(exact.vectors, vectors)  # no copy of the vectors
 
 
 def test_a_large_corpus_gets_ivf_with_recall_near_exact():
@@ -89,3 +115,80 @@ def test_the_ivf_index_is_saved_loaded_and_served(tmp_path, monkeypatch: pytest.
     _, hits = served.search("topic", query, 5)
     _, exact_hits = exact.search("topic", query, 5)
     assert [hit.passage for hit in hits] == [hit.passage for hit in exact_hits]
+
+
+@pytest.fixture(scope="module")
+def saved_ivf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An IVF index saved once (copy it before damaging it)."""
+    directory = tmp_path_factory.mktemp("ivf") / "index"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vector_index, "EXACT_MAX_VECTORS", 1_000)
+        IndexStore(directory).save(synthetic_index(12_000))
+    return directory
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(b"this is not a FAISS index" * 10)
+
+
+def truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1_000])
+
+
+def deleted(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (garbage, "index.faiss does not match"),
+        (truncated, "index.faiss does not match"),
+        (deleted, "unreadable"),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_a_damaged_ivf_file_makes_the_index_unavailable(
+    saved_ivf: Path, tmp_path: Path, damage: Callable[[Path], None], match: str
+):
+    directory = tmp_path / "index"
+    shutil.copytree(saved_ivf, directory)
+    damage(directory / "index.faiss")
+
+    with pytest.raises(IndexUnavailable, match=match):
+        IndexStore(directory).load()
+
+
+@pytest.mark.parametrize("damage", [garbage, truncated], ids=["garbage", "truncated"])
+def test_a_broken_ivf_file_with_a_matching_checksum_is_still_unavailable(
+    saved_ivf: Path, tmp_path: Path, damage: Callable[[Path], None]
+):
+    directory = tmp_path / "index"
+    shutil.copytree(saved_ivf, directory)
+    path = directory / "index.faiss"
+    damage(path)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["checksums"]["index.faiss"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(IndexUnavailable, match="unreadable"):
+        IndexStore(directory).load()
+
+
+def test_a_crash_while_writing_index_faiss_leaves_the_previous_index(
+    saved_ivf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    directory = tmp_path / "index"
+    shutil.copytree(saved_ivf, directory)
+    before = {path.name: path.read_bytes() for path in directory.iterdir()}
+    monkeypatch.setattr(vector_index, "EXACT_MAX_VECTORS", 1_000)
+
+    def disk_on_fire(*_: object) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(faiss, "write_index", disk_on_fire)
+    with pytest.raises(OSError, match="disk on fire"):
+        IndexStore(directory).save(synthetic_index(11_000))
+
+    assert {path.name: path.read_bytes() for path in directory.iterdir()} == before
+    assert describe(IndexStore(directory).load().search_index).startswith("IVF")
