@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from index.articles import load_articles
 from index.build import build_index
 from index.settings import IndexSettings
-from index.store import IndexData, IndexStore, IndexUnavailable, Unit
+from index.store import IndexData, IndexStore, IndexUnavailable, Unit, checksum
 from index.vector_index import describe
 from tests.fakes import FakeEmbedder
 
@@ -200,7 +199,7 @@ def test_a_broken_file_with_a_matching_checksum_is_still_unavailable(
     path.write_bytes(damage(path.read_bytes()))
     manifest_path = settings.index_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["checksums"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["checksums"][name] = checksum(path.read_bytes())
     manifest_path.write_text(json.dumps(manifest))
 
     with pytest.raises(IndexUnavailable, match="unreadable"):

@@ -4,7 +4,6 @@ when loaded and served by the retriever."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import pytest
 from index import vector_index
 from index.passages import Passage
 from index.retriever import SearchIndex
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, IndexUnavailable, Manifest, Unit
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, IndexUnavailable, Manifest, Unit, checksum
 from index.vector_index import ExactIndex, build_vector_index, describe, nearest_rows
 
 DIMENSION = 64
@@ -168,7 +167,7 @@ def test_a_broken_ivf_file_with_a_matching_checksum_is_still_unavailable(
     path = directory / "index.faiss"
     damage(path)
     manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["checksums"]["index.faiss"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["checksums"]["index.faiss"] = checksum(path.read_bytes())
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
     with pytest.raises(IndexUnavailable, match="unreadable"):
