@@ -20,7 +20,8 @@ from index.embedding import Embedder
 from index.lexical import Bm25
 from index.passages import Passage, split_clauses, split_sentences
 from index.settings import IndexSettings
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest, Unit, UnitKind
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest
+from index.units import Unit, UnitKind, Units
 from index.vector_index import build_vector_index
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def build_index(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         aliases=asdict(aliases),
     )
-    units = tuple(
+    units = Units.of(
         Unit(passage=number, text=text, key=key, kind=kind)
         for (number, text, kind), key in zip(planned, keys, strict=True)
     )

@@ -23,6 +23,7 @@ from index.embedding import Embedder
 from index.settings import IndexSettings
 from index.store import IndexData
 from index.token_match import TokenMatcher
+from index.units import UNIT_KINDS
 from index.vector_index import build_vector_index, nearest_rows
 
 log = logging.getLogger(__name__)
@@ -88,26 +89,20 @@ class SearchIndex:
     def __init__(self, data: IndexData) -> None:
         self.data = data
         self._faiss = data.search_index if data.search_index is not None else build_vector_index(data.vectors)
-        self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
+        self._owners = data.units.passage
         aliases = Aliases(**data.manifest.aliases)
         self._acronyms = aliases.acronyms
         self._bm25 = (
             data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
         )
-        # Per passage, the rows of its units (the passage's own vector first): all of them rank it;
-        # passage and sentence vectors (not clauses, whose short texts score higher against anything)
-        # calibrate the confidence; sentences (or the passage, if it is one sentence) pick the key
-        # sentence shown in bold.
-        self._rank_rows: list[list[int]] = [[] for _ in data.passages]
-        self._key_rows: list[list[int]] = [[] for _ in data.passages]
-        for row, unit in enumerate(data.units):
-            self._rank_rows[unit.passage].append(row)
-            if unit.kind == "sentence":
-                self._key_rows[unit.passage].append(row)
-        for passage, rows in enumerate(self._key_rows):
-            if not rows:
-                rows.append(self._rank_rows[passage][0])
-        self._is_clause = np.array([unit.kind == "clause" for unit in data.units], dtype=bool)
+        # Per passage, the rows of its units in order (the passage's own vector first): all of them
+        # rank it; passage and sentence vectors (not clauses, whose short texts score higher against
+        # anything) calibrate the confidence; sentences (or the passage, if it is one sentence) pick
+        # the key sentence shown in bold. Passage p's rows: _unit_rows[_first[p] : _first[p + 1]].
+        self._unit_rows = np.argsort(self._owners, kind="stable")
+        self._first = np.searchsorted(self._owners[self._unit_rows], np.arange(len(data.passages) + 1))
+        self._is_clause = data.units.kind == UNIT_KINDS.index("clause")
+        self._is_sentence = data.units.kind == UNIT_KINDS.index("sentence")
 
     @property
     def passage_count(self) -> int:
@@ -154,7 +149,7 @@ class SearchIndex:
         hits = []
         for position in order[:k]:
             passage = int(ids[position])
-            key_row, _ = self._best_row(self._key_rows[passage], vector)
+            key_row, _ = self._best_row(self._key_rows(passage), vector)
             hits.append(
                 Hit(
                     passage=self.data.passages[passage],
@@ -167,19 +162,29 @@ class SearchIndex:
     def _dense_scores(self, ids: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate passage: the best cosine of all its units (ranking), and of its passage and
         sentence units only (calibration). One matrix product over the candidates' units."""
-        groups = [self._rank_rows[p] for p in ids]
-        rows = np.fromiter((row for group in groups for row in group), dtype=np.int64)
+        groups = [self._rank_rows(p) for p in ids]
+        rows = np.concatenate(groups)
         starts = np.cumsum([0, *(len(group) for group in groups[:-1])])
         cosines = self.data.vectors[rows] @ vector
         dense = np.maximum.reduceat(cosines, starts)
         calibration = np.maximum.reduceat(np.where(self._is_clause[rows], -np.inf, cosines), starts)
         return dense.astype(np.float32, copy=False), calibration.astype(np.float32, copy=False)
 
-    def _best_row(self, rows: list[int], vector: np.ndarray) -> tuple[int, float]:
+    def _rank_rows(self, passage: int) -> np.ndarray:
+        """The rows of all the passage's units."""
+        return self._unit_rows[self._first[passage] : self._first[passage + 1]]
+
+    def _key_rows(self, passage: int) -> np.ndarray:
+        """The rows of the passage's sentences, or of the passage itself if it is one sentence."""
+        rows = self._rank_rows(passage)
+        sentences = rows[self._is_sentence[rows]]
+        return sentences if len(sentences) else rows[:1]
+
+    def _best_row(self, rows: np.ndarray, vector: np.ndarray) -> tuple[int, float]:
         """Of `rows`, the one closest to `vector`, and its cosine."""
         cosines = self.data.vectors[rows] @ vector
         best = int(np.argmax(cosines))
-        return rows[best], float(cosines[best])
+        return int(rows[best]), float(cosines[best])
 
 
 def readable_model(identity: str) -> str:

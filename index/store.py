@@ -3,7 +3,10 @@
     INDEX_DIR/
       manifest.json    schema, model, articles (with hashes), build time, a checksum of every file
       passages.jsonl   one passage per line, with its article and paragraph
-      units.jsonl      one line per vector: the passage it belongs to, the text embedded, its hash
+      passages.npy     where each line of passages.jsonl starts
+      units.jsonl      one line per vector: the text embedded and its hash (the embedding cache key)
+      units.npy        one record per vector: the passage it belongs to, its kind (index.units), and
+                       where its line of units.jsonl starts
       vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache, and all an
                        exact search needs (see index.vector_index)
       index.faiss      only for a large corpus: the approximate FAISS index (IVF) over those vectors
@@ -14,6 +17,9 @@ A build is written to a temporary directory beside INDEX_DIR and renamed into pl
 mid-build leaves the previous index as it was. No pickle anywhere. Every file is checked against its
 checksum before it is parsed: CRC-32, which detects corruption (not tampering) at several times the
 speed of sha256 here (docs/benchmarks.md, "Restarts").
+
+Loading parses no JSON line: search needs only the arrays, and an answer's few passages and units are
+parsed when they are read (`JsonLines`), from bytes already checked.
 """
 
 from __future__ import annotations
@@ -29,40 +35,31 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import numpy as np
 
 from index.lexical import Bm25
 from index.passages import Passage
+from index.units import Units
 from index.vector_index import ExactIndex, build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
-_FILES = ("passages.jsonl", "units.jsonl", "vectors.npy")
+SCHEMA_VERSION = 6
+_FILES = ("passages.jsonl", "passages.npy", "units.jsonl", "units.npy", "vectors.npy")
 _FAISS = "index.faiss"
 _LEXICAL = "lexical.npz"
+_UNIT_RECORD = np.dtype([("passage", "<i8"), ("kind", "u1"), ("line", "<i8")])
 
-
-UnitKind = Literal["passage", "sentence", "clause"]
+Row = TypeVar("Row")
 
 
 class IndexUnavailable(Exception):
     """The index on disk can't be served as it is (missing, unreadable, stale); says why."""
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One vector of the index: a whole passage, one sentence of it, or one clause of a sentence."""
-
-    passage: int
-    text: str
-    key: str  # sha256 of the model identity and the exact text embedded: the embedding cache key
-    kind: UnitKind = "passage"
 
 
 @dataclass(frozen=True)
@@ -95,8 +92,8 @@ class IndexData:
     """A complete index in memory: what `IndexStore` saves and loads."""
 
     manifest: Manifest
-    passages: tuple[Passage, ...]
-    units: tuple[Unit, ...]
+    passages: Sequence[Passage]  # a tuple, or (loaded) the lines of passages.jsonl, parsed when read
+    units: Units
     vectors: np.ndarray
     # The index over `vectors` (index.vector_index) as built or read; None means "build one from `vectors`".
     search_index: Any = field(default=None, compare=False, repr=False)
@@ -106,10 +103,13 @@ class IndexData:
     def __post_init__(self) -> None:
         if len(self.units) != len(self.vectors):
             raise ValueError(f"{len(self.units)} units but {len(self.vectors)} vectors")
-        if not self.passages:
+        if not len(self.passages):
             raise ValueError("an index needs at least one passage")
-        if any(not 0 <= unit.passage < len(self.passages) for unit in self.units):
+        owners = self.units.passage
+        if len(owners) and not (owners.min() >= 0 and owners.max() < len(self.passages)):
             raise ValueError("a unit points at a passage that does not exist")
+        if np.bincount(owners, minlength=len(self.passages)).min() == 0:
+            raise ValueError("a passage without a unit (every passage has a vector of its own)")
 
 
 # Files are read in pieces of this size, each checksummed right after it is read, while it is still in
@@ -164,17 +164,48 @@ def _npy_array(data: np.ndarray) -> np.ndarray:
     return array.reshape(shape, order="F" if fortran_order else "C")
 
 
-def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+def _write_jsonl(path: Path, rows: Iterable[Any]) -> np.ndarray:
+    """Write one JSON line per row; returns where each line starts."""
+    lines = [(json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8") for row in rows]
+    path.write_bytes(b"".join(lines))
+    starts = np.zeros(len(lines), dtype=np.int64)
+    np.cumsum([len(line) for line in lines[:-1]], out=starts[1:])
+    return starts
 
 
-def _parse_jsonl(data: np.ndarray) -> list[dict[str, Any]]:
-    # One json.loads over the whole file parses twice as fast as one per line. Split on "\n" only:
-    # the strings may hold U+2028 and other characters that str.splitlines() would break at.
-    lines = [line for line in str(data, "utf-8").split("\n") if line.strip()]
-    return json.loads("[" + ",".join(lines) + "]")
+class JsonLines(Sequence[Row]):
+    """The rows of a JSONL file, kept as its bytes and parsed one at a time when read: a question
+    reads a few passages, so a start needn't parse thousands. `make` builds a row from its fields."""
+
+    def __init__(self, data: np.ndarray, starts: np.ndarray, make: Callable[..., Row]) -> None:
+        # JSON escapes every newline inside a string, so each line ends just before the next starts.
+        ends = np.append(starts[1:], len(data))
+        if len(starts) and (starts[0] != 0 or np.any(ends <= starts) or np.any(data[ends - 1] != ord("\n"))):
+            raise ValueError(f"{len(starts)} line starts that do not match the file's lines")
+        if not len(starts) and len(data):
+            raise ValueError("a file with lines but no line starts")
+        self._data = data
+        self._starts = starts
+        self._ends = ends
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, row: int) -> Row:  # type: ignore[override]  # rows, not slices
+        row = range(len(self))[row]  # IndexError out of range; negative rows count from the end
+        line = self._data[int(self._starts[row]) : int(self._ends[row])]
+        return self._make(**json.loads(line.tobytes()))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"JsonLines({len(self)} rows)"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -213,8 +244,12 @@ class IndexStore:
         self._remove_leftovers()
         staging = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.tmp-", dir=parent))
         try:
-            _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in data.passages))
-            _write_jsonl(staging / "units.jsonl", (asdict(u) for u in data.units))
+            passage_lines = _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in data.passages))
+            np.save(staging / "passages.npy", passage_lines)
+            records = np.empty(len(data.units), dtype=_UNIT_RECORD)
+            records["passage"], records["kind"] = data.units.passage, data.units.kind
+            records["line"] = _write_jsonl(staging / "units.jsonl", data.units.rows)
+            np.save(staging / "units.npy", records)
             np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
             files = _FILES
             search_index = data.search_index
@@ -282,8 +317,20 @@ class IndexStore:
         # index.faiss exists only for an approximate index; lexical.npz is optional (indexes saved
         # without it build BM25 when served).
         files = {name: self._verified(name, manifest) for name in _FILES}
-        passages = tuple(Passage(**row) for row in _parse_jsonl(files["passages.jsonl"]))
-        units = tuple(Unit(**row) for row in _parse_jsonl(files["units.jsonl"]))
+        passage_lines = _npy_array(files["passages.npy"])
+        if passage_lines.dtype != np.int64 or passage_lines.ndim != 1:
+            raise ValueError(
+                f"passages.npy holds {passage_lines.dtype} {passage_lines.shape}, not line starts"
+            )
+        passages = JsonLines(files["passages.jsonl"], passage_lines, Passage)
+        records = _npy_array(files["units.npy"])
+        if records.dtype != _UNIT_RECORD or records.ndim != 1:
+            raise ValueError(f"units.npy holds {records.dtype} {records.shape}, not unit records")
+        units = Units(
+            passage=np.ascontiguousarray(records["passage"]),
+            kind=np.ascontiguousarray(records["kind"]),
+            rows=JsonLines(files["units.jsonl"], np.ascontiguousarray(records["line"]), dict),
+        )
         vectors = _npy_array(files["vectors.npy"])
         if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != manifest.dimension:
             raise IndexUnavailable(f"vectors.npy has shape {vectors.shape}, not (n, {manifest.dimension})")

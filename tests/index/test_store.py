@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 from index.articles import load_articles
 from index.build import build_index
 from index.settings import IndexSettings
-from index.store import IndexData, IndexStore, IndexUnavailable, Unit, checksum
+from index.store import IndexData, IndexStore, IndexUnavailable, checksum
+from index.units import UNIT_KINDS, Unit, Units
 from index.vector_index import describe
 from tests.fakes import FakeEmbedder
 
@@ -70,9 +72,53 @@ def test_the_files_are_plain_json_and_numpy_without_pickle(settings: IndexSettin
     assert manifest["model"] == "fake-hashing@512"
     assert [row["text"] for row in passages] == [passage.text for passage in data.passages]
     assert len(units) == len(vectors)
+    assert [row["key"] for row in units] == [unit.key for unit in data.units]
+    records = np.load(directory / "units.npy", allow_pickle=False)
+    assert records["passage"].tolist() == [unit.passage for unit in data.units]
+    assert [UNIT_KINDS[kind] for kind in records["kind"]] == [unit.kind for unit in data.units]
+    passage_lines = np.load(directory / "passages.npy", allow_pickle=False)
+    text = (directory / "passages.jsonl").read_bytes()
+    assert [json.loads(text[start:].split(b"\n", 1)[0]) for start in passage_lines] == passages
     # an exact index is searched over vectors.npy itself: no index.faiss (test_vector_index has IVF's)
     assert describe(IndexStore(directory).load().search_index) == "flat (exact)"
     assert not (directory / "index.faiss").exists()
+
+
+def test_loading_parses_no_json_line_and_a_row_is_parsed_when_read(
+    settings: IndexSettings, monkeypatch: pytest.MonkeyPatch
+):
+    data = build(settings)
+    IndexStore(settings.index_dir).save(data)
+    parsed: list[str | bytes] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text: parsed.append(text) or real_loads(text))
+
+    loaded = IndexStore(settings.index_dir).load()
+    assert len(parsed) == 1  # the manifest
+
+    assert loaded.passages[3] == data.passages[3]
+    assert loaded.passages[-1] == data.passages[-1]
+    assert loaded.units[5] == data.units[5]
+    assert len(parsed) == 4
+    with pytest.raises(IndexError):
+        loaded.passages[len(data.passages)]
+
+
+def test_any_text_round_trips(settings: IndexSettings):
+    """Line breaks of every kind, quotes, backslashes and emoji inside a passage stay one line of it."""
+    data = build(settings)
+    odd = 'a\nb\r\nc\u2028d\u2029e\x85f "quoted" back\\slash 🦆 \x00'
+    passages = (dataclasses.replace(data.passages[0], text=odd), *data.passages[1:])
+    units = Units.of([dataclasses.replace(data.units[0], text=odd), *list(data.units)[1:]])
+    store = IndexStore(settings.index_dir)
+    store.save(dataclasses.replace(data, passages=passages, units=units))
+
+    loaded = store.load()
+
+    assert loaded.passages[0].text == odd
+    assert loaded.units[0].text == odd
+    assert loaded.passages == passages
+    assert loaded.units == units
 
 
 def test_saving_again_replaces_the_index_and_leaves_nothing_beside_it(settings: IndexSettings):
@@ -172,8 +218,12 @@ def test_an_index_needs_passages_and_one_vector_per_unit(settings: IndexSettings
         dataclasses.replace(data, passages=(), units=(), vectors=data.vectors[:0])
     with pytest.raises(ValueError, match="units but"):
         dataclasses.replace(data, vectors=data.vectors[:-1])
+    astray = Units.of([*list(data.units)[:-1], Unit(len(data.passages), "x", "key")])
     with pytest.raises(ValueError, match="does not exist"):
-        dataclasses.replace(data, units=(*data.units[:-1], Unit(len(data.passages), "x", "key")))
+        dataclasses.replace(data, units=astray)
+    orphaned = Units.of(unit for unit in data.units if unit.passage != 1)
+    with pytest.raises(ValueError, match="a passage without a unit"):
+        dataclasses.replace(data, units=orphaned, vectors=data.vectors[: len(orphaned)])
 
 
 def truncated(data: bytes) -> bytes:
@@ -184,11 +234,37 @@ def garbage(data: bytes) -> bytes:
     return b"garbage" * 50
 
 
-@pytest.mark.parametrize(
-    ("name", "damage"),
-    [("vectors.npy", truncated), ("vectors.npy", garbage), ("lexical.npz", truncated)],
-    ids=["truncated-vectors", "garbage-vectors", "truncated-lexical"],
-)
+def shifted(data: bytes) -> bytes:
+    """The line starts of a .npy file, one byte off."""
+    out = io.BytesIO()
+    np.save(out, np.load(io.BytesIO(data)) + 1)
+    return out.getvalue()
+
+
+def plain_integers(data: bytes) -> bytes:
+    """Unit records saved as a plain array of integers."""
+    out = io.BytesIO()
+    np.save(out, np.load(io.BytesIO(data))["passage"])
+    return out.getvalue()
+
+
+def a_shorter_first_line(data: bytes) -> bytes:
+    first, rest = data.split(b"\n", 1)
+    return json.dumps({**json.loads(first), "text": "short"}).encode() + b"\n" + rest
+
+
+BROKEN = {
+    "truncated-vectors": ("vectors.npy", truncated),
+    "garbage-vectors": ("vectors.npy", garbage),
+    "truncated-lexical": ("lexical.npz", truncated),
+    "truncated-passages": ("passages.jsonl", truncated),
+    "passage-lines-off-by-one": ("passages.npy", shifted),
+    "unit-lines-not-where-units-jsonl-has-them": ("units.jsonl", a_shorter_first_line),
+    "unit-records-not-records": ("units.npy", plain_integers),
+}
+
+
+@pytest.mark.parametrize(("name", "damage"), BROKEN.values(), ids=BROKEN.keys())
 def test_a_broken_file_with_a_matching_checksum_is_still_unavailable(
     settings: IndexSettings, name: str, damage
 ):

@@ -17,7 +17,8 @@ import pytest
 from index import vector_index
 from index.passages import Passage
 from index.retriever import SearchIndex
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, IndexUnavailable, Manifest, Unit, checksum
+from index.store import SCHEMA_VERSION, IndexData, IndexStore, IndexUnavailable, Manifest, checksum
+from index.units import Unit, Units
 from index.vector_index import ExactIndex, build_vector_index, describe, nearest_rows
 
 DIMENSION = 64
@@ -88,7 +89,7 @@ def synthetic_index(count: int) -> IndexData:
         )
         for n in range(count)
     )
-    units = tuple(Unit(passage=n, text=p.text, key=f"k{n}") for n, p in enumerate(passages))
+    units = Units.of(Unit(passage=n, text=p.text, key=f"k{n}") for n, p in enumerate(passages))
     manifest = Manifest(
         schema=SCHEMA_VERSION,
         model="synthetic",
