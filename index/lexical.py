@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -38,13 +38,17 @@ def tokenize(text: str) -> list[str]:
 
 
 class Bm25:
-    """Okapi BM25 over a fixed list of documents; scores every document for a query."""
+    """Okapi BM25 over a fixed list of documents; scores every document for a query.
+
+    Held as two record arrays, which is also how it is saved: `terms` in sorted order, each with where
+    its postings start, and `postings` (document, BM25 weight of the term in it). A term is found by
+    binary search, so loading a saved index builds no dictionary of its vocabulary.
+    """
 
     def __init__(self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
         tokenized = [Counter(tokenize(document)) for document in documents]
         lengths = np.array([sum(counts.values()) for counts in tokenized], dtype=np.float32)
         average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-        self._size = len(documents)
         # term -> (document ids, BM25 weight of the term in each), precomputed once
         postings: dict[str, tuple[list[int], list[float]]] = {}
         for doc_id, counts in enumerate(tokenized):
@@ -53,55 +57,84 @@ class Bm25:
                 ids, weights = postings.setdefault(term, ([], []))
                 ids.append(doc_id)
                 weights.append(tf * (k1 + 1) / (tf + norm))
-        self._postings = {
-            term: (
-                np.array(ids, dtype=np.int64),
-                np.array(weights, dtype=np.float32)
-                * math.log(1 + (self._size - len(ids) + 0.5) / (len(ids) + 0.5)),
-            )
-            for term, (ids, weights) in postings.items()
-        }
+        terms = sorted(postings)
+        ids = [np.array(postings[term][0], dtype=np.int32) for term in terms]
+        weights = [
+            np.array(postings[term][1], dtype=np.float32)
+            * math.log(1 + (len(documents) - len(postings[term][0]) + 0.5) / (len(postings[term][0]) + 0.5))
+            for term in terms
+        ]
+        starts = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(term_ids) for term_ids in ids], out=starts[1:])
+        self._use(
+            terms=np.array(terms, dtype=np.str_),
+            starts=starts,
+            ids=np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32),
+            weights=np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32),
+            documents=len(documents),
+        )
+
+    def _use(
+        self, *, terms: np.ndarray, starts: np.ndarray, ids: np.ndarray, weights: np.ndarray, documents: int
+    ) -> None:
+        # every term has a posting (else it would not be a term)
+        if len(starts) != len(terms) + 1 or starts[-1] != len(ids) or np.any(np.diff(starts) <= 0):
+            raise ValueError("BM25 term starts that do not match its postings")
+        if len(ids) and not (ids.min() >= 0 and ids.max() < documents):
+            raise ValueError(f"BM25 postings of documents outside the {documents} it indexes")
+        if np.any(terms[1:] <= terms[:-1]):
+            raise ValueError("BM25 terms out of order")
+        self._terms = terms
+        self._starts = starts
+        self._ids = ids
+        self._weights = weights
+        self._size = documents
 
     def __len__(self) -> int:
         return self._size
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The postings as flat arrays (terms, offsets into ids and weights), to save without pickle."""
-        terms = list(self._postings)
-        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-        np.cumsum([len(self._postings[term][0]) for term in terms], out=offsets[1:])
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        postings = [self._postings[term] for term in terms] or [empty]
-        return {
-            "terms": np.array(terms, dtype=np.str_),
-            "offsets": offsets,
-            "ids": np.concatenate([ids for ids, _ in postings]),
-            "weights": np.concatenate([weights for _, weights in postings]),
-            "size": np.array([self._size], dtype=np.int64),
-        }
+        """The index as record arrays, to save without pickle: `terms` (term, start of its postings)
+        and `postings` (document, weight)."""
+        terms = np.empty(len(self._terms), dtype=[("term", self._terms.dtype), ("start", "<i8")])
+        terms["term"], terms["start"] = self._terms, self._starts[:-1]
+        postings = np.empty(len(self._ids), dtype=[("document", "<i4"), ("weight", "<f4")])
+        postings["document"], postings["weight"] = self._ids, self._weights
+        return {"terms": terms, "postings": postings}
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Bm25:
-        """The index `to_arrays` saved, with the same postings (so the same scores), without re-tokenizing."""
+    def from_arrays(cls, terms: np.ndarray, postings: np.ndarray, documents: int) -> Bm25:
+        """The index `to_arrays` saved, over `documents` documents, with the same postings (so the
+        same scores), without re-tokenizing; raises ValueError for arrays it could not have saved."""
+        if terms.dtype.names != ("term", "start") or postings.dtype.names != ("document", "weight"):
+            raise ValueError("BM25 arrays without the fields to_arrays saves")
         bm25 = cls.__new__(cls)
-        bm25._size = int(arrays["size"][0])
-        ids, weights, offsets = arrays["ids"], arrays["weights"], arrays["offsets"].tolist()
-        bm25._postings = {
-            term: (ids[start:end], weights[start:end])
-            for term, start, end in zip(arrays["terms"].tolist(), offsets[:-1], offsets[1:], strict=True)
-        }
+        bm25._use(
+            terms=np.ascontiguousarray(terms["term"]),
+            starts=np.append(terms["start"], len(postings)),
+            ids=np.ascontiguousarray(postings["document"]),
+            weights=np.ascontiguousarray(postings["weight"]),
+            documents=documents,
+        )
         return bm25
+
+    def _postings(self, term: str) -> slice | None:
+        """Where the postings of `term` are, or None when no document has it."""
+        at = int(np.searchsorted(self._terms, term))
+        if at < len(self._terms) and self._terms[at] == term:
+            return slice(int(self._starts[at]), int(self._starts[at + 1]))
+        return None
 
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
         terms = set(tokenize(query))
-        return sum(term in self._postings for term in terms) / len(terms) if terms else 0.0
+        return sum(self._postings(term) is not None for term in terms) / len(terms) if terms else 0.0
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros where no term matches)."""
         out = np.zeros(self._size, dtype=np.float32)
         for term in set(tokenize(query)):
-            posting = self._postings.get(term)
-            if posting is not None:
-                out[posting[0]] += posting[1]
+            where = self._postings(term)
+            if where is not None:
+                out[self._ids[where]] += self._weights[where]
         return out

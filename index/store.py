@@ -10,8 +10,9 @@
       vectors.npy      the unit vectors (float32, L2-normalised): also the embedding cache, and all an
                        exact search needs (see index.vector_index)
       index.faiss      only for a large corpus: the approximate FAISS index (IVF) over those vectors
-      lexical.npz      BM25 postings over the passages, so serving needn't re-tokenize every passage
-                       (optional: an index without it builds BM25 when loaded)
+      lexical-terms.npy, lexical-postings.npy
+                       BM25 over the passages (index.lexical), so serving needn't re-tokenize every
+                       passage (optional: an index without them builds BM25 when loaded)
 
 A build is written to a temporary directory beside INDEX_DIR and renamed into place, so a crash
 mid-build leaves the previous index as it was. No pickle anywhere. Every file is checked against its
@@ -33,7 +34,6 @@ import math
 import os
 import shutil
 import tempfile
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,10 +49,10 @@ from index.vector_index import ExactIndex, build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _FILES = ("passages.jsonl", "passages.npy", "units.jsonl", "units.npy", "vectors.npy")
 _FAISS = "index.faiss"
-_LEXICAL = "lexical.npz"
+_LEXICAL = {"terms": "lexical-terms.npy", "postings": "lexical-postings.npy"}
 _UNIT_RECORD = np.dtype([("passage", "<i8"), ("kind", "u1"), ("line", "<i8")])
 
 Row = TypeVar("Row")
@@ -259,8 +259,9 @@ class IndexStore:
                 faiss.write_index(search_index, str(staging / _FAISS))
                 files = (*files, _FAISS)
             if data.lexical is not None:
-                np.savez(staging / _LEXICAL, **data.lexical.to_arrays())
-                files = (*files, _LEXICAL)
+                for part, array in data.lexical.to_arrays().items():
+                    np.save(staging / _LEXICAL[part], array)
+                files = (*files, *_LEXICAL.values())
             checksums = {name: _file_checksum(staging / name) for name in files}
             manifest = {**asdict(data.manifest), "checksums": checksums}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -298,8 +299,8 @@ class IndexStore:
             return self._read()
         except IndexUnavailable:
             raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile) as error:
-            # RuntimeError: FAISS reports a malformed file this way; BadZipFile: numpy a malformed .npz.
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            # RuntimeError: FAISS reports a malformed file this way.
             raise IndexUnavailable(f"the index at {self.directory} is unreadable ({error})") from error
 
     def _read(self) -> IndexData:
@@ -314,8 +315,8 @@ class IndexStore:
                 f"the index was built by schema {manifest.schema}, this version uses {SCHEMA_VERSION}"
             )
         # Each file is read once, checked against the manifest's checksum, and parsed from memory.
-        # index.faiss exists only for an approximate index; lexical.npz is optional (indexes saved
-        # without it build BM25 when served).
+        # index.faiss exists only for an approximate index; BM25's files are optional (indexes saved
+        # without them build BM25 when served).
         files = {name: self._verified(name, manifest) for name in _FILES}
         passage_lines = _npy_array(files["passages.npy"])
         if passage_lines.dtype != np.int64 or passage_lines.ndim != 1:
@@ -340,9 +341,9 @@ class IndexStore:
             if search_index.ntotal != len(vectors) or search_index.d != manifest.dimension:
                 raise IndexUnavailable("index.faiss does not match vectors.npy")
         lexical = None
-        if _LEXICAL in manifest.checksums:
-            with np.load(io.BytesIO(self._verified(_LEXICAL, manifest)), allow_pickle=False) as arrays:
-                lexical = Bm25.from_arrays({name: arrays[name] for name in arrays.files})
+        if _LEXICAL["terms"] in manifest.checksums:
+            arrays = {part: _npy_array(self._verified(name, manifest)) for part, name in _LEXICAL.items()}
+            lexical = Bm25.from_arrays(**arrays, documents=len(passages))
         return IndexData(
             manifest=manifest,
             passages=passages,

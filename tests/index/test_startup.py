@@ -147,7 +147,7 @@ def truncate_vectors(index_dir: Path) -> None:
 
 
 def garbage_lexical(index_dir: Path) -> None:
-    (index_dir / "lexical.npz").write_bytes(b"this is not an npz file" * 10)
+    (index_dir / "lexical-postings.npy").write_bytes(b"these are not BM25 postings" * 10)
 
 
 def bad_json_manifest(index_dir: Path) -> None:
@@ -175,7 +175,7 @@ def missing_vectors(index_dir: Path) -> None:
 
 CORRUPTIONS = {
     truncate_vectors: "vectors.npy does not match the manifest's checksum",
-    garbage_lexical: "lexical.npz does not match the manifest's checksum",
+    garbage_lexical: "lexical-postings.npy does not match the manifest's checksum",
     bad_json_manifest: "is unreadable",
     edited_passage: "passages.jsonl does not match the manifest's checksum",
     other_schema: "built by schema 999",

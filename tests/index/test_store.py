@@ -148,8 +148,9 @@ def fail_on_call(number: int, real, error: BaseException):
 
 
 CRASHES = {
-    "while writing vectors.npy": (np, "save", 1),
-    "while writing lexical.npz": (np, "savez", 1),
+    "while writing passages.npy": (np, "save", 1),
+    "while writing vectors.npy": (np, "save", 3),
+    "while writing lexical-postings.npy": (np, "save", 5),
     "while moving the old index aside": (os, "rename", 1),
 }
 
@@ -242,9 +243,9 @@ def shifted(data: bytes) -> bytes:
 
 
 def plain_integers(data: bytes) -> bytes:
-    """Unit records saved as a plain array of integers."""
+    """Records saved as a plain array of integers instead."""
     out = io.BytesIO()
-    np.save(out, np.load(io.BytesIO(data))["passage"])
+    np.save(out, np.arange(len(np.load(io.BytesIO(data)))))
     return out.getvalue()
 
 
@@ -256,7 +257,8 @@ def a_shorter_first_line(data: bytes) -> bytes:
 BROKEN = {
     "truncated-vectors": ("vectors.npy", truncated),
     "garbage-vectors": ("vectors.npy", garbage),
-    "truncated-lexical": ("lexical.npz", truncated),
+    "truncated-lexical-terms": ("lexical-terms.npy", truncated),
+    "lexical-terms-not-records": ("lexical-terms.npy", plain_integers),
     "truncated-passages": ("passages.jsonl", truncated),
     "passage-lines-off-by-one": ("passages.npy", shifted),
     "unit-lines-not-where-units-jsonl-has-them": ("units.jsonl", a_shorter_first_line),
