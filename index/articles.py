@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,10 @@ log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024  # a long news article is ~50 KB; 5 MB is a book
+# A file's signature vouches for its bytes only if it last changed this long before it was read:
+# timestamps are coarse (a clock tick; 2 s on FAT), so a write within the same tick as the read
+# could leave them as they were (git's "racy clean" rule).
+SETTLED_NS = 3_000_000_000
 
 
 class ArticleError(Exception):
@@ -34,6 +40,7 @@ class Article:
     captions: tuple[str, ...]
     paragraphs: tuple[str, ...]
     digest: str
+    signature: str = ""  # file_signature() as the file was read, if it had settled; else ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,11 @@ def _looks_binary(data: bytes) -> bool:
     return control > len(sample) * 0.05
 
 
+def file_signature(stat: os.stat_result) -> str:
+    """A file's size and change times: any write to it changes them."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+
+
 def _title_from_name(path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
 
@@ -59,7 +71,10 @@ def _title_from_name(path: Path) -> str:
 def read_article(path: Path) -> Article:
     """Read and clean one article file; raises `ArticleError` naming the file and the problem."""
     name = path.name
-    size = path.stat().st_size
+    stat = path.stat()
+    changed = (stat.st_mtime_ns, stat.st_ctime_ns)  # 0 where the file system keeps no times
+    settled = min(changed) > 0 and max(changed) < time.time_ns() - SETTLED_NS
+    size = stat.st_size
     if size > MAX_ARTICLE_BYTES:
         raise ArticleError(
             f"{name}: {size / 1_048_576:.1f} MB is over the {MAX_ARTICLE_BYTES // 1_048_576} MB "
@@ -87,6 +102,7 @@ def read_article(path: Path) -> Article:
         captions=clean.captions,
         paragraphs=clean.paragraphs,
         digest=hashlib.sha256(data).hexdigest(),
+        signature=file_signature(stat) if settled else "",
     )
 
 

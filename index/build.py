@@ -114,7 +114,10 @@ def build_index(
         schema=SCHEMA_VERSION,
         model=embedder.identity,
         dimension=embedder.dimension,
-        articles=tuple({"source": a.source, "title": a.title, "digest": a.digest} for a in articles.articles),
+        articles=tuple(
+            {"source": a.source, "title": a.title, "digest": a.digest, "signature": a.signature}
+            for a in articles.articles
+        ),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         aliases=asdict(aliases),
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from index.articles import ArticleError, article_files, read_article
+from index.articles import ArticleError, article_files, file_signature, read_article
 from index.build import BuildStats, rebuild
 from index.embedding import Embedder, ModelError, model_fingerprint, model_name, resolve_model_path
 from index.retriever import Retriever
@@ -61,7 +61,12 @@ def _usable(path: Path) -> bool:
     return True
 
 
-def _digest(path: Path) -> str:
+def _current_digest(path: Path, built: Mapping[str, str]) -> str:
+    """The sha256 of the article file at `path`; the digest the index recorded (`built`) when the
+    file's signature is still the one it had then, so an unchanged file is not read at every start."""
+    if built.get("signature") and file_signature(path.stat()) == built["signature"]:
+        return built["digest"]
+    # Hashing streams: the file may have grown to gigabytes since, and must not be read into memory.
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -70,12 +75,12 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     """Why `data` no longer matches the articles and model (None when it still does)."""
     if data.manifest.model != embedder.identity:
         return f"the model changed ({data.manifest.model} → {embedder.identity})"
-    built = {article["source"]: article["digest"] for article in data.manifest.articles}
+    articles = {article["source"]: article for article in data.manifest.articles}
+    built = {source: article["digest"] for source, article in articles.items()}
     current: dict[str, str] = {}
     for path in article_files(settings.articles_dir):
-        # Only files the index holds need their bytes compared, and hashing streams: a skipped
-        # file may be gigabytes, and must not be read into memory at every start.
-        current[path.name] = _digest(path) if path.name in built else ""
+        # Only files the index holds need their bytes compared (a skipped file may be gigabytes).
+        current[path.name] = _current_digest(path, articles[path.name]) if path.name in built else ""
     changed = sorted(name for name in current if name in built and current[name] != built[name])
     # A file the build skipped (empty, not UTF-8...) is not in the manifest; it is only news when
     # it has become readable, else every start would rebuild for it.

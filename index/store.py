@@ -69,7 +69,7 @@ class Manifest:
     schema: int
     model: str
     dimension: int
-    articles: tuple[dict[str, str], ...]  # {"source", "title", "digest"}
+    articles: tuple[dict[str, str], ...]  # {"source", "title", "digest", "signature"} (index.articles)
     built_at: str
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # see index.aliases.Aliases
     checksums: dict[str, str] = field(default_factory=dict)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from index import articles
 from index.articles import ArticleError
 from index.settings import IndexSettings
 from index.startup import open_retriever
@@ -100,6 +103,43 @@ def test_a_stale_index_is_rebuilt_with_one_log_line_saying_why(
     assert served == {path.name for path in built.articles_dir.iterdir()}
     # and the rebuilt index is saved: the next start serves it as it is
     assert open_retriever(built, FakeEmbedder())[1] is None
+
+
+def test_an_article_unchanged_since_the_build_is_not_read_at_start(
+    settings: IndexSettings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    path = settings.articles_dir / SHIPPED_ARTICLE.name
+    os.utime(path, ns=(1_600_000_000 * 10**9,) * 2)  # last written long ago...
+    monkeypatch.setattr(articles, "SETTLED_NS", 0)  # ...as its ctime, which can't be set back, says too
+    open_retriever(settings, FakeEmbedder())
+    [article] = IndexStore(settings.index_dir).load().manifest.articles
+    assert article["signature"].startswith(f"{path.stat().st_size}:")
+
+    def no_reading(*_: object) -> None:
+        raise AssertionError("an unchanged article was hashed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hashlib, "file_digest", no_reading)
+        assert open_retriever(settings, FakeEmbedder())[1] is None
+
+    os.utime(path)  # touched, not changed: hashed, found the same, not rebuilt
+    assert open_retriever(settings, FakeEmbedder())[1] is None
+
+    text = path.read_text()
+    path.write_text(text.replace("Kenney", "Kenner"))  # the same size
+    with caplog.at_level(logging.INFO, logger="index.startup"):
+        assert open_retriever(settings, FakeEmbedder())[1] is not None
+    assert rebuild_reasons(caplog) == [f"rebuilding the index: the articles changed (changed: {path.name})"]
+
+
+def test_an_article_written_just_before_the_build_is_hashed_at_every_start(built: IndexSettings):
+    """Its times may be those of a same-size write in the same clock tick: they vouch for nothing."""
+    [article] = IndexStore(built.index_dir).load().manifest.articles
+    assert article["signature"] == ""
+
+    path = built.articles_dir / SHIPPED_ARTICLE.name
+    path.write_text(path.read_text().replace("Kenney", "Kenner"))  # the same size, at once
+    assert open_retriever(built, FakeEmbedder())[1] is not None
 
 
 def test_a_different_model_makes_the_index_stale_and_nothing_is_reused(
