@@ -16,8 +16,8 @@
 
 A build is written to a temporary directory beside INDEX_DIR and renamed into place, so a crash
 mid-build leaves the previous index as it was. No pickle anywhere. Every file is checked against its
-checksum before it is parsed: CRC-32, which detects corruption (not tampering) at several times the
-speed of sha256 here (docs/benchmarks.md, "Restarts").
+checksum before it is parsed: CRC-32, which detects corruption (not tampering) at more than twice
+the speed of sha256 here (docs/benchmarks.md, "Restarts").
 
 Loading parses no JSON line: search needs only the arrays, and an answer's few passages and units are
 parsed when they are read (`JsonLines`), from bytes already checked.
