@@ -134,7 +134,7 @@ def _file_checksum(path: Path) -> str:
 def _read_checked(path: Path, expected: str | None) -> np.ndarray:
     """The bytes of a file (as a new uint8 array), if they match the checksum `expected`."""
     size = path.stat().st_size
-    data = np.empty(size, dtype=np.uint8)  # numpy asks for huge pages: half the page faults of bytes
+    data = np.empty(size, dtype=np.uint8)  # numpy asks for huge pages: faster to fill than bytes
     view = memoryview(data)
     crc = 0
     with path.open("rb", buffering=0) as handle:
@@ -150,7 +150,7 @@ def _read_checked(path: Path, expected: str | None) -> np.ndarray:
 
 def _npy_array(data: np.ndarray) -> np.ndarray:
     """The array held by the bytes of a .npy file, as a view of them (np.load would copy)."""
-    header = io.BytesIO(data[:4096].tobytes())
+    header = io.BytesIO(data[:4096].tobytes())  # the headers this store writes are far shorter
     version = np.lib.format.read_magic(header)
     if version not in _NPY_HEADERS:
         raise ValueError(f".npy format version {version} is not one this store writes")
