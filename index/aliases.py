@@ -4,7 +4,11 @@ a passage that names it another way:
 - acronyms: "U.S. Immigration and Customs Enforcement" makes "ICE" mean "Immigration and Customs
   Enforcement" (and back);
 - descriptions: "city solicitor Marcel Pratt", "Democrat Jim Kenney", "Juntos, an immigrant advocacy
-  group," tell who a name is, so a later "Pratt said ..." is also about the city's lawyer.
+  group," tell who a name is, so a later "Pratt said ..." is also about the city's lawyer;
+- roles that speak: a news lede often names a speaker by role only ("…, the mayor announced Friday.")
+  and gives the name in the next paragraph ("…," Democrat Jim Kenney said.). A role that speaks, and
+  that no description already ties to a name, is tied to the one person without a role of their own
+  who first speaks in that paragraph or the next, so "Kenney said …" is also about the mayor.
 
 `expand_aliases` appends what a text leaves implicit; it is used on the text the model reads, never
 on the text a user is shown.
@@ -13,9 +17,10 @@ on the text a user is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from index.articles import Article
 from index.lexical import STOPWORDS
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
@@ -28,15 +33,28 @@ _ROLE_BEFORE = re.compile(r"(?:^|[,;:(—–]\s*|\b(?:the|a|an)\s+)((?:[a-z][a-z
 _TITLE_BEFORE = re.compile(r"(?<![\w.])([A-Z][a-z]+)\s+(" + _NAME + r")\b")
 # "Juntos, an immigrant advocacy group, said": a name, then an appositive between commas
 _APPOSITIVE = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*),\s+((?:a|an|the)\s+[^,.;]{3,60}),")
+_SPEECH = r"(?:said|says|announced|wrote|told|added|stated|explained|noted|argued|declared)"
+# "the mayor said", "said the mayor", "the mayor announced Friday": one to three lowercase words
+_ROLE_SPEAKS = re.compile(
+    r"\b[Tt]he\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\s+" + _SPEECH + r"\b"
+    r"|\b" + _SPEECH + r"\s+the\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\b"
+)
+# "Kenney said", "Democrat Jim Kenney said", "said Jim Kenney": a capitalised name speaking
+_NAME_SPEAKS = re.compile(
+    r"\b([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)*)\s+" + _SPEECH + r"\b"
+    r"|\b" + _SPEECH + r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)+)"
+)
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
 
 
 @dataclass(frozen=True)
 class Aliases:
-    """What the articles taught us about their names: acronym → phrase, name → description."""
+    """What the articles taught us about their names: acronym → phrase, name → description, and
+    name → the role it speaks as where no passage says so."""
 
     acronyms: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 def _expansion(acronym: str, words: list[str]) -> str | None:
@@ -86,11 +104,64 @@ def learn_descriptions(texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def learn_aliases(titles: Iterable[str], prose: Iterable[str]) -> Aliases:
+def _content_words(phrase: str) -> list[str]:
+    return [word for word in phrase.lower().split() if word not in STOPWORDS]
+
+
+def _has_role(description: str) -> bool:
+    """Whether a description says what someone is ("city solicitor Marcel Pratt"), not only a
+    capitalised title ("Democrat Jim Kenney")."""
+    return any(word.islower() and word not in STOPWORDS for word in re.split(r"[\s,]+", description))
+
+
+def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> dict[str, str]:
+    """Name → the role it speaks as (see the module docstring), for one article's paragraphs in
+    reading order. A role must speak at least twice (a recurring speaker, not "the report said"),
+    and exactly one candidate name may qualify; otherwise nothing is learned."""
+    described = {word for description in descriptions.values() for word in _content_words(description)}
+    role_speaks: dict[str, list[int]] = {}
+    name_speaks: dict[str, int] = {}  # surname → first paragraph where that person speaks
+    full_names: dict[str, str] = {name.split()[-1]: name for name in descriptions}
+    for number, text in enumerate(paragraphs):
+        for match in _ROLE_SPEAKS.finditer(text):
+            role = " ".join(_content_words(match.group(1) or match.group(2)))
+            if role and not set(role.split()) & described:
+                role_speaks.setdefault(role, []).append(number)
+        for match in _NAME_SPEAKS.finditer(text):
+            words = (match.group(1) or match.group(2)).split()
+            while words and words[0].lower() in STOPWORDS:
+                words.pop(0)  # "He said", "The Director said"
+            if not words:
+                continue
+            full_names.setdefault(words[-1], " ".join(words))
+            name_speaks.setdefault(words[-1], number)
+    found: dict[str, str] = {}
+    for role, places in role_speaks.items():
+        first = places[0]
+        candidates = [
+            full_names[surname]
+            for surname, place in name_speaks.items()
+            if first <= place <= first + 1
+            and len(full_names[surname].split()) > 1
+            and not _has_role(descriptions.get(full_names[surname], ""))
+        ]
+        if len(places) > 1 and len(candidates) == 1:
+            found[candidates[0]] = role
+    return found
+
+
+def learn_aliases(articles: Sequence[Article]) -> Aliases:
     """Acronyms from headlines and prose; descriptions from prose only (a Title-Cased headline
-    makes every word look like a name)."""
-    prose = list(prose)
-    return Aliases(acronyms=learn_acronyms([*titles, *prose]), descriptions=learn_descriptions(prose))
+    makes every word look like a name), then the roles that speak, article by article."""
+    prose = [text for article in articles for text in (*article.captions, *article.paragraphs)]
+    descriptions = learn_descriptions(prose)
+    roles = {
+        name: role
+        for article in articles
+        for name, role in learn_roles(article.paragraphs, descriptions).items()
+    }
+    titles = [article.title for article in articles]
+    return Aliases(acronyms=learn_acronyms([*titles, *prose]), descriptions=descriptions, roles=roles)
 
 
 def _mentions(text: str, word: str) -> bool:
@@ -111,13 +182,33 @@ def expand_acronyms(text: str, acronyms: Mapping[str, str], *, spell_out: bool =
     return f"{text} ({'; '.join(additions)})" if additions else text
 
 
+def _described(text: str, aliases: Aliases) -> list[str]:
+    """Who each name `text` mentions (by surname or whole) is, as far as the articles tell."""
+    additions = []
+    for name in {**aliases.descriptions, **aliases.roles}:
+        if not _mentions(text, name.split()[-1]):
+            continue
+        description = aliases.descriptions.get(name, name)
+        if name in aliases.roles:
+            description = f"{description}, the {aliases.roles[name]}"
+        if description not in text:
+            additions.append(description)
+    return additions
+
+
 def expand_aliases(text: str, aliases: Aliases) -> str:
-    """`text` with its acronyms spelled out and the descriptions of the names it mentions (by
-    surname or whole) appended, unless the text already carries them."""
-    additions = [
-        description
-        for name, description in aliases.descriptions.items()
-        if _mentions(text, name.split()[-1]) and description not in text
-    ]
+    """`text` with its acronyms spelled out and the descriptions of the names it mentions
+    appended, unless the text already carries them."""
+    additions = _described(text, aliases)
     text = expand_acronyms(text, aliases.acronyms)
     return f"{text} ({'; '.join(additions)})" if additions else text
+
+
+def expand_for_counting(text: str, aliases: Aliases) -> str:
+    """`text` as word counting (BM25) should see it: a spelled-out name also counts as its acronym
+    (see `expand_acronyms`), and a name also counts as the role it speaks as. Descriptions are left
+    out: each is already in the text of the passage that introduces the name, and copying it into
+    every later mention would make them all compete with that passage."""
+    text = expand_acronyms(text, aliases.acronyms, spell_out=False)
+    roles = [f"the {role}" for name, role in aliases.roles.items() if _mentions(text, name.split()[-1])]
+    return f"{text} ({'; '.join(roles)})" if roles else text

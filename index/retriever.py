@@ -91,9 +91,7 @@ class SearchIndex:
         self._owners = np.array([unit.passage for unit in data.units], dtype=np.int64)
         aliases = Aliases(**data.manifest.aliases)
         self._acronyms = aliases.acronyms
-        self._bm25 = (
-            data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
-        )
+        self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, aliases)
         # Per passage, the rows of its units (the passage's own vector first): all of them rank it;
         # passage and sentence vectors (not clauses, whose short texts score higher against anything)
         # calibrate the confidence; sentences (or the passage, if it is one sentence) pick the key

@@ -38,7 +38,7 @@ from index.vector_index import build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _FILES = ("passages.jsonl", "units.jsonl", "vectors.npy", "index.faiss")
 _LEXICAL = "lexical.npz"
 

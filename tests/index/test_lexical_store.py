@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from index.aliases import Aliases
 from index.build import lexical_index
 from index.lexical import Bm25
 from index.retriever import Retriever, SearchIndex
@@ -49,7 +50,7 @@ def test_the_saved_bm25_is_loaded_and_ranks_as_a_rebuilt_one(retriever: Retrieve
     loaded = IndexStore(settings.index_dir).load()
     assert loaded.lexical is not None
     assert (settings.index_dir / "lexical.npz").is_file()
-    rebuilt = lexical_index(loaded.passages, loaded.manifest.aliases["acronyms"])
+    rebuilt = lexical_index(loaded.passages, Aliases(**loaded.manifest.aliases))
     for query in QUERIES:
         assert np.array_equal(loaded.lexical.scores(query), rebuilt.scores(query))
 
