@@ -92,6 +92,16 @@ class Bm25:
         }
         return bm25
 
+    def document_frequency(self, term: str) -> int:
+        """How many documents contain `term` (a `tokenize`d term)."""
+        posting = self._postings.get(term)
+        return 0 if posting is None else len(posting[0])
+
+    def common_terms(self, share: float) -> frozenset[str]:
+        """The terms that occur in at least `share` of the documents."""
+        least = share * self._size
+        return frozenset(term for term, (ids, _) in self._postings.items() if len(ids) >= least)
+
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
         terms = set(tokenize(query))

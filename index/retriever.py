@@ -13,6 +13,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from index.aliases import Aliases, expand_acronyms
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.embedding import Embedder
+from index.lexical import tokenize
 from index.settings import IndexSettings
 from index.store import IndexData
 from index.token_match import TokenMatcher
@@ -47,8 +49,13 @@ TOKEN_WEIGHT = 0.3
 SOFT_CANDIDATES = 32  # passages the soft word match re-scores per question
 DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
 LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
+# The articles' topic, for the off-topic probe (SearchIndex.topic_probe): the words of their titles
+# and the words at least this share of the passages use.
+TOPIC_SHARE = 0.2
+PROBE_SEEN_SHARE = 0.5
 
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 def normalize_question(raw: str) -> tuple[str, str | None]:
@@ -118,6 +125,35 @@ class SearchIndex:
     def _lexical_text(self, text: str) -> str:
         """Text as BM25 should count it: a spelled-out name also counts as its acronym."""
         return expand_acronyms(text, self._acronyms, spell_out=False)
+
+    @cached_property
+    def _topic_terms(self) -> frozenset[str]:
+        """What the articles are about, as BM25 terms: their titles' words and the words at least
+        TOPIC_SHARE of the passages use ("philadelphia", "ice", "city", "mayor" here)."""
+        titles = " ".join(article["title"] for article in self.data.manifest.articles)
+        return frozenset(tokenize(titles)) | self._bm25.common_terms(TOPIC_SHARE)
+
+    def topic_probe(self, question: str) -> str | None:
+        """The question without its topic words ("Who founded the city of Philadelphia?" → "Who
+        founded the of"), when it names the topic and its other words are ones no passage uses: such
+        a question may match only by naming the topic, so the rest must be relevant on its own
+        (`relevance` of its embedding ≥ NONE_BELOW). None when there is nothing to probe: no topic
+        word, no other content word, or a passage uses one of them (that is evidence of its own)."""
+        words = _WORD.findall(question)
+        rest = [word for word in words if not set(tokenize(word)) & self._topic_terms]
+        terms = [term for word in rest for term in tokenize(word)]
+        if len(rest) == len(words) or not terms:
+            return None
+        if sum(self._bm25.document_frequency(term) > 0 for term in terms) >= PROBE_SEEN_SHARE * len(terms):
+            return None
+        return " ".join(rest)
+
+    def relevance(self, vector: np.ndarray) -> float:
+        """The best cosine of `vector` to any passage or sentence: what NONE_BELOW is calibrated on."""
+        rows = nearest_rows(self._faiss, vector.reshape(1, -1), min(DENSE_CANDIDATES, self._faiss.ntotal))[0]
+        rows = rows[rows >= 0]
+        rows = rows[~self._is_clause[rows]]
+        return float((self.data.vectors[rows] @ vector).max()) if rows.size else -1.0
 
     def search(
         self, question: str, vector: np.ndarray, k: int, matcher: TokenMatcher | None = None
@@ -286,5 +322,22 @@ class Retriever:
                 continue
             confidence, hits = index.search(text, next(vectors), max(1, k), matcher)
             answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
+        answers = self._probe_topic_only(index, answers)
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         return [replace(answer, took_ms=took_ms) for answer in answers]
+
+    def _probe_topic_only(self, index: SearchIndex, answers: list[Answer]) -> list[Answer]:
+        """ "none" instead of "low" for the questions that match only by naming the articles' topic
+        (see `SearchIndex.topic_probe`); their probes are embedded in one batch."""
+        probes = {
+            number: probe
+            for number, answer in enumerate(answers)
+            if answer.confidence == "low" and (probe := index.topic_probe(answer.question))
+        }
+        if not probes:
+            return answers
+        answers = list(answers)
+        for number, vector in zip(probes, self.embedder.embed(list(probes.values())), strict=True):
+            if index.relevance(vector) < NONE_BELOW:
+                answers[number] = replace(answers[number], confidence="none", hits=())
+        return answers
