@@ -17,7 +17,7 @@ on the text a user is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.articles import Article
@@ -44,6 +44,9 @@ _NAME_SPEAKS = re.compile(
     r"\b([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)*)\s+" + _SPEECH + r"\b"
     r"|\b" + _SPEECH + r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)+)"
 )
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+CLIPPED_MIN = 4  # letters a clipped name shares with the full one at least ("Phil|ly", "Phil|adelphia")
+CLIPPED_SHARE = 0.6  # and at least this share of the clipped word's letters
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
 
 
@@ -55,6 +58,7 @@ class Aliases:
     acronyms: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # "philadelphia" → "Philadelphia"
 
 
 def _expansion(acronym: str, words: list[str]) -> str | None:
@@ -150,6 +154,40 @@ def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> d
     return found
 
 
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at `start` begins a sentence or a quotation (so its capital says nothing)."""
+    end = start
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    if end == 0:
+        return True
+    before = end
+    while before > 0 and text[before - 1] in "\"”’')]":
+        before -= 1
+    if before > 0 and text[before - 1] in ".!?":
+        return True
+    return end == start and text[start - 1] in '"“‘([' and (start == 1 or text[start - 2].isspace())
+
+
+def learn_names(texts: Iterable[str]) -> dict[str, str]:
+    """Proper names by their lower-case form: words the texts capitalise in mid-sentence and never
+    write in lower case (nor in capitals only: those are acronyms)."""
+    names: dict[str, str] = {}
+    lower: set[str] = set()
+    for text in texts:
+        for match in _WORD.finditer(text):
+            word = match.group(0)
+            if word.islower():
+                lower.add(word)
+            elif word[0].isupper() and not word.isupper() and not _starts_sentence(text, match.start()):
+                names.setdefault(word.lower(), word)
+    return {
+        key: name
+        for key, name in names.items()
+        if key not in lower and key not in STOPWORDS and len(key) >= CLIPPED_MIN
+    }
+
+
 def learn_aliases(articles: Sequence[Article]) -> Aliases:
     """Acronyms from headlines and prose; descriptions from prose only (a Title-Cased headline
     makes every word look like a name), then the roles that speak, article by article."""
@@ -161,7 +199,12 @@ def learn_aliases(articles: Sequence[Article]) -> Aliases:
         for name, role in learn_roles(article.paragraphs, descriptions).items()
     }
     titles = [article.title for article in articles]
-    return Aliases(acronyms=learn_acronyms([*titles, *prose]), descriptions=descriptions, roles=roles)
+    return Aliases(
+        acronyms=learn_acronyms([*titles, *prose]),
+        descriptions=descriptions,
+        roles=roles,
+        names=learn_names(prose),
+    )
 
 
 def _mentions(text: str, word: str) -> bool:
@@ -212,3 +255,48 @@ def expand_for_counting(text: str, aliases: Aliases) -> str:
     text = expand_acronyms(text, aliases.acronyms, spell_out=False)
     roles = [f"the {role}" for name, role in aliases.roles.items() if _mentions(text, name.split()[-1])]
     return f"{text} ({'; '.join(roles)})" if roles else text
+
+
+def _shared_start(first: str, second: str) -> int:
+    """How many letters `first` and `second` share from their beginning."""
+    shared = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
+
+
+class NameMatcher:
+    """Reads a clipped or misspelt proper name in a question as the article's full one: "Philly" →
+    "Philadelphia", "Kenny" → "Kenney". A question word the articles never use, longer than
+    CLIPPED_MIN letters, matches the one name sharing its longest beginning, if that beginning is at
+    least CLIPPED_MIN letters and CLIPPED_SHARE of the word; a tie matches nothing."""
+
+    def __init__(self, names: Mapping[str, str], known: Callable[[str], bool]) -> None:
+        self._names = names
+        self._known = known  # whether the articles use a word (in any inflection)
+        self._by_start: dict[str, list[str]] = {}
+        for key in names:
+            self._by_start.setdefault(key[:CLIPPED_MIN], []).append(key)
+
+    def _match(self, word: str) -> str | None:
+        key = word.lower()
+        if len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names or self._known(word):
+            return None
+        best: list[str] = []
+        longest = 0
+        for candidate in self._by_start.get(key[:CLIPPED_MIN], ()):
+            shared = _shared_start(key, candidate)
+            if shared > longest:
+                best, longest = [candidate], shared
+            elif shared == longest:
+                best.append(candidate)
+        if len(best) == 1 and longest >= CLIPPED_SHARE * len(key):
+            return self._names[best[0]]
+        return None
+
+    def expand(self, question: str) -> str:
+        """`question` with the full names of the clipped ones it uses appended."""
+        found = [name for word in _WORD.findall(question) if (name := self._match(word))]
+        return f"{question} ({'; '.join(dict.fromkeys(found))})" if found else question
