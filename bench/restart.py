@@ -96,10 +96,7 @@ def build_steps(settings: IndexSettings, embedder: Embedder) -> tuple[dict[str, 
     ]
     steps["passages (token counts)"] = time.perf_counter() - started
     started = time.perf_counter()
-    aliases = learn_aliases(
-        titles=[a.title for a in articles.articles],
-        prose=[t for a in articles.articles for t in (*a.captions, *a.paragraphs)],
-    )
+    aliases = learn_aliases(articles.articles)
     steps["aliases"] = time.perf_counter() - started
     started = time.perf_counter()
     planned = plan_units(passages)
@@ -108,7 +105,7 @@ def build_steps(settings: IndexSettings, embedder: Embedder) -> tuple[dict[str, 
     texts = [model_text(text, passages[number], aliases) for number, text, _ in planned]
     steps["model text"] = time.perf_counter() - started
     started = time.perf_counter()
-    lexical_index(passages, aliases.acronyms)
+    lexical_index(passages, aliases)
     steps["BM25"] = time.perf_counter() - started
     return steps, texts
 

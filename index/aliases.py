@@ -4,7 +4,11 @@ a passage that names it another way:
 - acronyms: "U.S. Immigration and Customs Enforcement" makes "ICE" mean "Immigration and Customs
   Enforcement" (and back);
 - descriptions: "city solicitor Marcel Pratt", "Democrat Jim Kenney", "Juntos, an immigrant advocacy
-  group," tell who a name is, so a later "Pratt said ..." is also about the city's lawyer.
+  group," tell who a name is, so a later "Pratt said ..." is also about the city's lawyer;
+- roles that speak: a news lede often names a speaker by role only ("…, the mayor announced Friday.")
+  and gives the name in the next paragraph ("…," Democrat Jim Kenney said.). A role that speaks, and
+  that no description already ties to a name, is tied to the one person without a role of their own
+  who first speaks in that paragraph or the next, so "Kenney said …" is also about the mayor.
 
 `expand_aliases` appends what a text leaves implicit; it is used on the text the model reads, never
 on the text a user is shown.
@@ -13,9 +17,10 @@ on the text a user is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from index.articles import Article
 from index.lexical import STOPWORDS
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
@@ -28,15 +33,32 @@ _ROLE_BEFORE = re.compile(r"(?:^|[,;:(—–]\s*|\b(?:the|a|an)\s+)((?:[a-z][a-z
 _TITLE_BEFORE = re.compile(r"(?<![\w.])([A-Z][a-z]+)\s+(" + _NAME + r")\b")
 # "Juntos, an immigrant advocacy group, said": a name, then an appositive between commas
 _APPOSITIVE = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*),\s+((?:a|an|the)\s+[^,.;]{3,60}),")
+_SPEECH = r"(?:said|says|announced|wrote|told|added|stated|explained|noted|argued|declared)"
+# "the mayor said", "said the mayor", "the mayor announced Friday": one to three lowercase words
+_ROLE_SPEAKS = re.compile(
+    r"\b[Tt]he\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\s+" + _SPEECH + r"\b"
+    r"|\b" + _SPEECH + r"\s+the\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\b"
+)
+# "Kenney said", "Democrat Jim Kenney said", "said Jim Kenney": a capitalised name speaking
+_NAME_SPEAKS = re.compile(
+    r"\b([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)*)\s+" + _SPEECH + r"\b"
+    r"|\b" + _SPEECH + r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)+)"
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+CLIPPED_MIN = 4  # letters a clipped name shares with the full one at least ("Phil|ly", "Phil|adelphia")
+CLIPPED_SHARE = 0.6  # and at least this share of the clipped word's letters
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
 
 
 @dataclass(frozen=True)
 class Aliases:
-    """What the articles taught us about their names: acronym → phrase, name → description."""
+    """What the articles taught us about their names: acronym → phrase, name → description, and
+    name → the role it speaks as where no passage says so."""
 
     acronyms: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # "philadelphia" → "Philadelphia"
 
 
 def _expansion(acronym: str, words: list[str]) -> str | None:
@@ -86,11 +108,103 @@ def learn_descriptions(texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def learn_aliases(titles: Iterable[str], prose: Iterable[str]) -> Aliases:
+def _content_words(phrase: str) -> list[str]:
+    return [word for word in phrase.lower().split() if word not in STOPWORDS]
+
+
+def _has_role(description: str) -> bool:
+    """Whether a description says what someone is ("city solicitor Marcel Pratt"), not only a
+    capitalised title ("Democrat Jim Kenney")."""
+    return any(word.islower() and word not in STOPWORDS for word in re.split(r"[\s,]+", description))
+
+
+def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> dict[str, str]:
+    """Name → the role it speaks as (see the module docstring), for one article's paragraphs in
+    reading order. A role must speak at least twice (a recurring speaker, not "the report said"),
+    and exactly one candidate name may qualify; otherwise nothing is learned."""
+    described = {word for description in descriptions.values() for word in _content_words(description)}
+    role_speaks: dict[str, list[int]] = {}
+    name_speaks: dict[str, int] = {}  # surname → first paragraph where that person speaks
+    full_names: dict[str, str] = {name.split()[-1]: name for name in descriptions}
+    for number, text in enumerate(paragraphs):
+        for match in _ROLE_SPEAKS.finditer(text):
+            role = " ".join(_content_words(match.group(1) or match.group(2)))
+            if role and not set(role.split()) & described:
+                role_speaks.setdefault(role, []).append(number)
+        for match in _NAME_SPEAKS.finditer(text):
+            words = (match.group(1) or match.group(2)).split()
+            while words and words[0].lower() in STOPWORDS:
+                words.pop(0)  # "He said", "The Director said"
+            if not words:
+                continue
+            full_names.setdefault(words[-1], " ".join(words))
+            name_speaks.setdefault(words[-1], number)
+    found: dict[str, str] = {}
+    for role, places in role_speaks.items():
+        first = places[0]
+        candidates = [
+            full_names[surname]
+            for surname, place in name_speaks.items()
+            if first <= place <= first + 1
+            and len(full_names[surname].split()) > 1
+            and not _has_role(descriptions.get(full_names[surname], ""))
+        ]
+        if len(places) > 1 and len(candidates) == 1:
+            found[candidates[0]] = role
+    return found
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at `start` begins a sentence or a quotation (so its capital says nothing)."""
+    end = start
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    if end == 0:
+        return True
+    before = end
+    while before > 0 and text[before - 1] in "\"”’')]":
+        before -= 1
+    if before > 0 and text[before - 1] in ".!?":
+        return True
+    return end == start and text[start - 1] in '"“‘([' and (start == 1 or text[start - 2].isspace())
+
+
+def learn_names(texts: Iterable[str]) -> dict[str, str]:
+    """Proper names by their lower-case form: words the texts capitalise in mid-sentence and never
+    write in lower case (nor in capitals only: those are acronyms)."""
+    names: dict[str, str] = {}
+    lower: set[str] = set()
+    for text in texts:
+        for match in _WORD.finditer(text):
+            word = match.group(0)
+            if word.islower():
+                lower.add(word)
+            elif word[0].isupper() and not word.isupper() and not _starts_sentence(text, match.start()):
+                names.setdefault(word.lower(), word)
+    return {
+        key: name
+        for key, name in names.items()
+        if key not in lower and key not in STOPWORDS and len(key) >= CLIPPED_MIN
+    }
+
+
+def learn_aliases(articles: Sequence[Article]) -> Aliases:
     """Acronyms from headlines and prose; descriptions from prose only (a Title-Cased headline
-    makes every word look like a name)."""
-    prose = list(prose)
-    return Aliases(acronyms=learn_acronyms([*titles, *prose]), descriptions=learn_descriptions(prose))
+    makes every word look like a name), then the roles that speak, article by article."""
+    prose = [text for article in articles for text in (*article.captions, *article.paragraphs)]
+    descriptions = learn_descriptions(prose)
+    roles = {
+        name: role
+        for article in articles
+        for name, role in learn_roles(article.paragraphs, descriptions).items()
+    }
+    titles = [article.title for article in articles]
+    return Aliases(
+        acronyms=learn_acronyms([*titles, *prose]),
+        descriptions=descriptions,
+        roles=roles,
+        names=learn_names(prose),
+    )
 
 
 def _mentions(text: str, word: str) -> bool:
@@ -111,13 +225,78 @@ def expand_acronyms(text: str, acronyms: Mapping[str, str], *, spell_out: bool =
     return f"{text} ({'; '.join(additions)})" if additions else text
 
 
+def _described(text: str, aliases: Aliases) -> list[str]:
+    """Who each name `text` mentions (by surname or whole) is, as far as the articles tell."""
+    additions = []
+    for name in {**aliases.descriptions, **aliases.roles}:
+        if not _mentions(text, name.split()[-1]):
+            continue
+        description = aliases.descriptions.get(name, name)
+        if name in aliases.roles:
+            description = f"{description}, the {aliases.roles[name]}"
+        if description not in text:
+            additions.append(description)
+    return additions
+
+
 def expand_aliases(text: str, aliases: Aliases) -> str:
-    """`text` with its acronyms spelled out and the descriptions of the names it mentions (by
-    surname or whole) appended, unless the text already carries them."""
-    additions = [
-        description
-        for name, description in aliases.descriptions.items()
-        if _mentions(text, name.split()[-1]) and description not in text
-    ]
+    """`text` with its acronyms spelled out and the descriptions of the names it mentions
+    appended, unless the text already carries them."""
+    additions = _described(text, aliases)
     text = expand_acronyms(text, aliases.acronyms)
     return f"{text} ({'; '.join(additions)})" if additions else text
+
+
+def expand_for_counting(text: str, aliases: Aliases) -> str:
+    """`text` as word counting (BM25) should see it: a spelled-out name also counts as its acronym
+    (see `expand_acronyms`), and a name also counts as the role it speaks as. Descriptions are left
+    out: each is already in the text of the passage that introduces the name, and copying it into
+    every later mention would make them all compete with that passage."""
+    text = expand_acronyms(text, aliases.acronyms, spell_out=False)
+    roles = [f"the {role}" for name, role in aliases.roles.items() if _mentions(text, name.split()[-1])]
+    return f"{text} ({'; '.join(roles)})" if roles else text
+
+
+def _shared_start(first: str, second: str) -> int:
+    """How many letters `first` and `second` share from their beginning."""
+    shared = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
+
+
+class NameMatcher:
+    """Reads a clipped or misspelt proper name in a question as the article's full one: "Philly" →
+    "Philadelphia", "Kenny" → "Kenney". A question word the articles never use, longer than
+    CLIPPED_MIN letters, matches the one name sharing its longest beginning, if that beginning is at
+    least CLIPPED_MIN letters and CLIPPED_SHARE of the word; a tie matches nothing."""
+
+    def __init__(self, names: Mapping[str, str], known: Callable[[str], bool]) -> None:
+        self._names = names
+        self._known = known  # whether the articles use a word (in any inflection)
+        self._by_start: dict[str, list[str]] = {}
+        for key in names:
+            self._by_start.setdefault(key[:CLIPPED_MIN], []).append(key)
+
+    def _match(self, word: str) -> str | None:
+        key = word.lower()
+        if len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names or self._known(word):
+            return None
+        best: list[str] = []
+        longest = 0
+        for candidate in self._by_start.get(key[:CLIPPED_MIN], ()):
+            shared = _shared_start(key, candidate)
+            if shared > longest:
+                best, longest = [candidate], shared
+            elif shared == longest:
+                best.append(candidate)
+        if len(best) == 1 and longest >= CLIPPED_SHARE * len(key):
+            return self._names[best[0]]
+        return None
+
+    def expand(self, question: str) -> str:
+        """`question` with the full names of the clipped ones it uses appended."""
+        found = [name for word in _WORD.findall(question) if (name := self._match(word))]
+        return f"{question} ({'; '.join(dict.fromkeys(found))})" if found else question

@@ -8,13 +8,13 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
-from index.aliases import Aliases, expand_acronyms, expand_aliases, learn_aliases
+from index.aliases import Aliases, expand_aliases, expand_for_counting, learn_aliases
 from index.articles import ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.lexical import Bm25
@@ -69,10 +69,10 @@ def plan_units(passages: list[Passage]) -> list[tuple[int, str, UnitKind]]:
     return units
 
 
-def lexical_index(passages: Sequence[Passage], acronyms: Mapping[str, str]) -> Bm25:
-    """BM25 over the passages as word counting should see them: a spelled-out name also counts as
-    its acronym (see index.aliases.expand_acronyms)."""
-    return Bm25([expand_acronyms(passage.text, acronyms, spell_out=False) for passage in passages])
+def lexical_index(passages: Sequence[Passage], aliases: Aliases) -> Bm25:
+    """BM25 over the passages as word counting should see them (see
+    index.aliases.expand_for_counting)."""
+    return Bm25([expand_for_counting(passage.text, aliases) for passage in passages])
 
 
 def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
@@ -92,10 +92,7 @@ def build_index(
         passages.extend(article_passages(article, embedder.max_tokens, embedder.count_tokens))
     if not passages:
         raise ValueError("the articles gave no passages")  # load_articles guarantees some
-    aliases = learn_aliases(
-        titles=[article.title for article in articles.articles],
-        prose=[text for article in articles.articles for text in (*article.captions, *article.paragraphs)],
-    )
+    aliases = learn_aliases(articles.articles)
     planned = plan_units(passages)
     embedded_texts = [model_text(text, passages[number], aliases) for number, text, _ in planned]
     keys = [_cache_key(embedder.identity, text) for text in embedded_texts]
@@ -132,7 +129,7 @@ def build_index(
         units=units,
         vectors=vectors,
         search_index=build_vector_index(vectors),
-        lexical=lexical_index(passages, aliases.acronyms),
+        lexical=lexical_index(passages, aliases),
     )
     stats = BuildStats(
         articles=len(articles.articles),

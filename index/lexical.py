@@ -125,6 +125,15 @@ class Bm25:
             return slice(int(self._starts[at]), int(self._starts[at + 1]))
         return None
 
+    def document_frequency(self, term: str) -> int:
+        """How many documents contain `term` (a `tokenize`d term)."""
+        where = self._postings(term)
+        return 0 if where is None else where.stop - where.start
+
+    def common_terms(self, share: float) -> frozenset[str]:
+        """The terms that occur in at least `share` of the documents."""
+        return frozenset(self._terms[np.diff(self._starts) >= share * self._size].tolist())
+
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
         terms = set(tokenize(query))

@@ -13,13 +13,15 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
-from index.aliases import Aliases, expand_acronyms
+from index.aliases import Aliases, NameMatcher, expand_acronyms
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.embedding import Embedder
+from index.lexical import tokenize
 from index.settings import IndexSettings
 from index.store import IndexData
 from index.token_match import TokenMatcher
@@ -48,8 +50,18 @@ TOKEN_WEIGHT = 0.3
 SOFT_CANDIDATES = 32  # passages the soft word match re-scores per question
 DENSE_CANDIDATES = 256  # vectors fetched from FAISS per question
 LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
+# The articles' topic, for the off-topic probe (SearchIndex.topic_probe): the words of their titles
+# and the words at least this share of the passages use.
+TOPIC_SHARE = 0.2
+# A question is probed when fewer than this share of its other content words occur in any passage.
+PROBE_SEEN_SHARE = 0.5
+# The probe's floor, below NONE_BELOW: a probe is a fragment of a question, and calling an answerable
+# question "not covered" is worse than calling an off-topic one "low". Off-topic probes scored ≤ 0.12
+# on dev, answerable ones ≥ 0.177 over dev, team and blind sets (docs/retrieval.md).
+PROBE_NONE_BELOW = 0.15
 
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 def normalize_question(raw: str) -> tuple[str, str | None]:
@@ -92,9 +104,7 @@ class SearchIndex:
         self._owners = data.units.passage
         aliases = Aliases(**data.manifest.aliases)
         self._acronyms = aliases.acronyms
-        self._bm25 = (
-            data.lexical if data.lexical is not None else lexical_index(data.passages, self._acronyms)
-        )
+        self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, aliases)
         # Per passage, the rows of its units in order (the passage's own vector first): all of them
         # rank it; passage and sentence vectors (not clauses, whose short texts score higher against
         # anything) calibrate the confidence; sentences (or the passage, if it is one sentence) pick
@@ -108,13 +118,50 @@ class SearchIndex:
     def passage_count(self) -> int:
         return len(self.data.passages)
 
+    @cached_property
+    def _names(self) -> NameMatcher:
+        def known(word: str) -> bool:
+            return any(self._bm25.document_frequency(term) for term in tokenize(word))
+
+        return NameMatcher(Aliases(**self.data.manifest.aliases).names, known)
+
     def question_text(self, question: str) -> str:
-        """The question as the model should read it (acronyms spelled out)."""
-        return expand_acronyms(question, self._acronyms)
+        """The question as the model should read it: acronyms spelled out, clipped names in full."""
+        return expand_acronyms(self._names.expand(question), self._acronyms)
 
     def _lexical_text(self, text: str) -> str:
-        """Text as BM25 should count it: a spelled-out name also counts as its acronym."""
-        return expand_acronyms(text, self._acronyms, spell_out=False)
+        """A question as BM25 should count it: a spelled-out name also counts as its acronym, a
+        clipped name as the full one."""
+        return expand_acronyms(self._names.expand(text), self._acronyms, spell_out=False)
+
+    @cached_property
+    def _topic_terms(self) -> frozenset[str]:
+        """What the articles are about, as BM25 terms: their titles' words and the words at least
+        TOPIC_SHARE of the passages use ("philadelphia", "ice", "city", "mayor" here)."""
+        titles = " ".join(article["title"] for article in self.data.manifest.articles)
+        return frozenset(tokenize(titles)) | self._bm25.common_terms(TOPIC_SHARE)
+
+    def topic_probe(self, question: str) -> str | None:
+        """The question without its topic words ("Who founded the city of Philadelphia?" → "Who
+        founded the of"), when it names the topic and its other words are ones no passage uses: such
+        a question may match only by naming the topic, so the rest must be relevant on its own
+        (`relevance` of its embedding ≥ PROBE_NONE_BELOW). None when there is nothing to probe: no topic
+        word, no other content word, or a passage uses one of them (that is evidence of its own)."""
+        words = _WORD.findall(question)
+        rest = [word for word in words if not set(tokenize(word)) & self._topic_terms]
+        terms = [term for word in rest for term in tokenize(word)]
+        if len(rest) == len(words) or not terms:
+            return None
+        if sum(self._bm25.document_frequency(term) > 0 for term in terms) >= PROBE_SEEN_SHARE * len(terms):
+            return None
+        return " ".join(rest)
+
+    def relevance(self, vector: np.ndarray) -> float:
+        """The best cosine of `vector` to any passage or sentence: what NONE_BELOW is calibrated on."""
+        rows = nearest_rows(self._faiss, vector.reshape(1, -1), min(DENSE_CANDIDATES, self._faiss.ntotal))[0]
+        rows = rows[rows >= 0]
+        rows = rows[~self._is_clause[rows]]
+        return float((self.data.vectors[rows] @ vector).max()) if rows.size else -1.0
 
     def search(
         self, question: str, vector: np.ndarray, k: int, matcher: TokenMatcher | None = None
@@ -293,5 +340,22 @@ class Retriever:
                 continue
             confidence, hits = index.search(text, next(vectors), max(1, k), matcher)
             answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
+        answers = self._probe_topic_only(index, answers)
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         return [replace(answer, took_ms=took_ms) for answer in answers]
+
+    def _probe_topic_only(self, index: SearchIndex, answers: list[Answer]) -> list[Answer]:
+        """ "none" instead of "low" for the questions that match only by naming the articles' topic
+        (see `SearchIndex.topic_probe`); their probes are embedded in one batch."""
+        probes = {
+            number: probe
+            for number, answer in enumerate(answers)
+            if answer.confidence == "low" and (probe := index.topic_probe(answer.question))
+        }
+        if not probes:
+            return answers
+        answers = list(answers)
+        for number, vector in zip(probes, self.embedder.embed(list(probes.values())), strict=True):
+            if index.relevance(vector) < PROBE_NONE_BELOW:
+                answers[number] = replace(answers[number], confidence="none", hits=())
+        return answers

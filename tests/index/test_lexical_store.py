@@ -12,6 +12,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from index.aliases import Aliases
 from index.build import lexical_index
 from index.lexical import Bm25, tokenize
 from index.retriever import Retriever, SearchIndex
@@ -74,6 +75,18 @@ def test_scores_are_the_textbook_formula(retriever: Retriever):
         np.testing.assert_allclose(bm25.scores(query), textbook_bm25(documents, query), rtol=1e-5, atol=1e-6)
 
 
+def test_document_frequencies_and_common_terms_are_counted_from_the_documents(retriever: Retriever):
+    documents = [passage.text for passage in retriever.data.passages]
+    bm25 = Bm25(documents)
+    having = Counter(term for document in documents for term in set(tokenize(document)))
+
+    assert all(bm25.document_frequency(term) == count for term, count in having.items())
+    assert bm25.document_frequency("sourdough") == 0
+    for share in (0.05, 0.2, 1.0):
+        common = {term for term, count in having.items() if count >= share * len(documents)}
+        assert bm25.common_terms(share) == common
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -96,7 +109,7 @@ def test_the_saved_bm25_is_loaded_and_ranks_as_a_rebuilt_one(retriever: Retrieve
     assert loaded.lexical is not None
     assert (settings.index_dir / "lexical-terms.npy").is_file()
     assert (settings.index_dir / "lexical-postings.npy").is_file()
-    rebuilt = lexical_index(loaded.passages, loaded.manifest.aliases["acronyms"])
+    rebuilt = lexical_index(loaded.passages, Aliases(**loaded.manifest.aliases))
     for query in QUERIES:
         assert np.array_equal(loaded.lexical.scores(query), rebuilt.scores(query))
 

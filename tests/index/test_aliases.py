@@ -1,0 +1,163 @@
+"""Aliases learned from the articles' own text: acronyms, descriptions of names, and the role a
+named speaker speaks as. Invented articles, so the rules are shown to be general, not this page's."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.aliases import (
+    Aliases,
+    NameMatcher,
+    expand_aliases,
+    expand_for_counting,
+    learn_acronyms,
+    learn_aliases,
+    learn_descriptions,
+    learn_names,
+    learn_roles,
+)
+from index.articles import Article
+
+LEDE = [
+    "Springfield will close its downtown library branch next year, the governor announced Monday.",
+    '"We cannot keep the lights on in a building nobody visits," Republican Ann Ortiz said.',
+    "The closure saves the state about $2 million a year, budget director Tom Reyes said.",
+    '"It is a hard choice," the governor said.',
+    "Ortiz said the books will move to the main branch.",
+]
+
+
+def article(paragraphs: list[str], title: str = "Library To Close") -> Article:
+    return Article(source="a.txt", title=title, captions=(), paragraphs=tuple(paragraphs), digest="x")
+
+
+def test_acronyms_are_spelled_out_by_the_text_itself():
+    texts = ["The National Weather Service (NWS) warned of storms.", "NWS said more rain is due."]
+    assert learn_acronyms(texts) == {"NWS": "National Weather Service"}
+    assert learn_acronyms(["NASA launched it."]) == {}  # never spelled out: nothing learned
+
+
+def test_descriptions_from_roles_titles_and_appositives():
+    found = learn_descriptions(
+        [
+            "The plan was approved, budget director Tom Reyes said.",
+            "Republican Ann Ortiz spoke first.",
+            "Greenfront, a local conservation group, objected.",
+        ]
+    )
+    assert found == {
+        "Tom Reyes": "budget director Tom Reyes",
+        "Ann Ortiz": "Republican Ann Ortiz",
+        "Greenfront": "Greenfront, a local conservation group",
+    }
+
+
+def test_a_role_named_in_the_lede_is_tied_to_the_speaker_named_next():
+    descriptions = learn_descriptions(LEDE)
+    assert learn_roles(LEDE, descriptions) == {"Ann Ortiz": "governor"}
+    # Reyes has a role of his own; "the governor" is not his
+    aliases = learn_aliases([article(LEDE)])
+    assert aliases.roles == {"Ann Ortiz": "governor"}
+    assert expand_aliases(LEDE[4], aliases).endswith("(Republican Ann Ortiz, the governor)")
+    assert expand_for_counting(LEDE[4], aliases).endswith("(the governor)")
+
+
+def test_a_role_speaking_once_is_not_enough():
+    paragraphs = [LEDE[0], LEDE[1], LEDE[4]]  # "the governor" speaks only in the lede
+    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
+
+
+def test_two_candidates_are_ambiguous_so_nothing_is_learned():
+    paragraphs = [
+        "The museum will reopen in May, the director announced.",
+        '"We are ready," Carl Berg said, and Dana Hill said the same.',
+        "The director said tickets go on sale soon.",
+    ]
+    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
+
+
+def test_a_speaker_named_far_from_the_role_is_not_tied_to_it():
+    paragraphs = [
+        "The museum will reopen in May, the director announced.",
+        "The building was closed for two years.",
+        "Repairs cost more than planned.",
+        '"We are ready," Carl Berg said.',
+        "The director said tickets go on sale soon.",
+    ]
+    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
+
+
+def test_a_role_a_description_already_gives_is_not_reassigned():
+    paragraphs = [
+        "The museum will reopen in May, museum director Carl Berg said.",
+        '"We are ready," Dana Hill said.',
+        "The director said tickets go on sale soon, the director said.",
+    ]
+    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
+
+
+def test_pronouns_are_not_speakers():
+    paragraphs = [
+        "The museum will reopen in May, the director announced.",
+        "He said the doors open at nine.",
+        "The director said tickets go on sale soon.",
+    ]
+    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
+
+
+def test_roles_are_learned_per_article():
+    role = "The museum will reopen, the director announced. Tickets are cheap, the director said."
+    speaker = '"We are ready," Carl Berg said.'
+    assert learn_aliases([article([role, speaker])]).roles == {"Carl Berg": "director"}
+    # the same paragraphs in two articles: a lede's role is not a stranger's in another article
+    assert learn_aliases([article([role]), article([speaker], title="Other")]).roles == {}
+
+
+def test_old_manifests_without_roles_still_load():
+    assert Aliases(**{"acronyms": {}, "descriptions": {}}).roles == {}
+
+
+def test_names_are_words_capitalised_mid_sentence_and_never_in_lower_case():
+    found = learn_names(
+        [
+            "Officials in Springfield said the Library closes. Springfield is small.",
+            '"Readers will miss it," said Ann Ortiz of the NWS, on Monday.',
+            "The library board met; Reyes was absent.",
+        ]
+    )
+    # "Officials", "Readers", "The" only start sentences or quotes; "Library" is also written in lower
+    # case; "NWS" is an acronym; "Ann" is too short to be clipped
+    assert found == {"springfield": "Springfield", "ortiz": "Ortiz", "monday": "Monday", "reyes": "Reyes"}
+
+
+PHILADELPHIA = {"philadelphia": "Philadelphia", "kenney": "Kenney"}
+TWO_PHILS = {"philadelphia": "Philadelphia", "philippines": "Philippines"}
+
+
+@pytest.mark.parametrize(
+    ("names", "question", "expanded"),
+    [
+        (PHILADELPHIA, "is philly closing it?", "is philly closing it? (Philadelphia)"),
+        (PHILADELPHIA, "What did Kenny say?", "What did Kenny say? (Kenney)"),  # misspelt
+        (PHILADELPHIA, "What did Kenney say?", "What did Kenney say?"),  # already the name
+        (
+            PHILADELPHIA,
+            "Is the phil harmonic open?",
+            "Is the phil harmonic open?",
+        ),  # not longer than CLIPPED_MIN
+        (PHILADELPHIA, "Is the philosophy club open?", "Is the philosophy club open?"),  # 4 of 10 letters
+        (TWO_PHILS, "is philly closing it?", "is philly closing it?"),  # "phil" begins both: a tie
+        (TWO_PHILS, "Who is Philip?", "Who is Philip? (Philippines)"),  # the longer shared beginning
+    ],
+)
+def test_a_clipped_or_misspelt_name_is_read_as_the_full_one(names, question: str, expanded: str):
+    matcher = NameMatcher(names, known=lambda word: word.lower() in {"closing", "say", "club"})
+
+    assert matcher.expand(question) == expanded
+
+
+def test_a_word_the_articles_use_is_not_read_as_a_name():
+    matcher = NameMatcher({"kennedy": "Kennedy"}, known=lambda word: word.lower() == "kennel")
+
+    assert matcher.expand("Is the kennel open?") == "Is the kennel open?"
+    assert matcher.expand("Is the kenneth open?") == "Is the kenneth open? (Kennedy)"

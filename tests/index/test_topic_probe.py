@@ -1,0 +1,92 @@
+"""The off-topic probe: a question that matches only because it names the articles' topic ("Who
+founded Springfield?") is answered "none" when the rest of it is relevant to no passage. An invented
+article, so nothing here depends on the shipped one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.lexical import Bm25
+from index.retriever import Retriever
+from index.settings import IndexSettings
+from index.startup import open_retriever
+from tests.fakes import FakeEmbedder
+
+ARTICLE = """Springfield Library To Close Downtown Branch
+
+Springfield will close its downtown library branch next year, the governor announced Monday.
+
+"We cannot keep the lights on in a building nobody visits," Republican Ann Ortiz said.
+
+The closure saves the state about $2 million a year, budget director Tom Reyes said.
+
+The library's books will move to the main branch on Elm Street.
+
+Readers in Springfield protested outside the library on Tuesday.
+
+The branch opened in 1962 and was renovated in 1998.
+"""
+
+
+class SynonymEmbedder(FakeEmbedder):
+    """The fake embedder, but reading "accountant" as "budget director": a paraphrase the real model
+    would recognise, which word counting can't."""
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return super().embed([text.replace("accountant", "budget director") for text in texts])
+
+
+@pytest.fixture
+def springfield(tmp_path: Path) -> Retriever:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "springfield.txt").write_text(ARTICLE)
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+    retriever, _ = open_retriever(settings, SynonymEmbedder())
+    return retriever
+
+
+@pytest.mark.parametrize(
+    ("question", "probe"),
+    [
+        ("Who founded Springfield?", "Who founded"),  # the topic, then words no passage uses
+        ("What is the library's accountant worried about?", "What is the accountant worried about"),
+        ("Which year was the library renovated?", None),  # passages use most of the rest: evidence enough
+        ("How many books does the library hold?", "How many books does the hold"),  # one word of three
+        ("Springfield library?", None),  # nothing but the topic: a question about the topic itself
+        ("How do I bake sourdough bread?", None),  # no topic word: the plain cosine floor decides
+        ("", None),
+    ],
+)
+def test_the_probe_is_the_question_without_its_topic_words(springfield: Retriever, question: str, probe):
+    assert springfield._index.topic_probe(question) == probe
+
+
+def test_a_question_matching_only_by_its_topic_words_gets_none(springfield: Retriever):
+    answer = springfield.ask("Who founded Springfield?")
+
+    assert answer.confidence == "none"
+    assert answer.hits == ()
+
+
+def test_a_paraphrase_whose_rest_is_relevant_keeps_its_passages(springfield: Retriever):
+    question = "What is the library's accountant worried about?"
+    assert springfield._index.topic_probe(question) is not None  # the probe does run
+
+    answer = springfield.ask(question)
+
+    assert answer.confidence == "low"
+    assert "budget director Tom Reyes" in answer.hits[0].passage.text
+
+
+def test_common_terms_are_those_in_at_least_a_share_of_documents():
+    bm25 = Bm25(["the city said", "the city mayor", "a mayor spoke", "rain fell"])
+
+    assert bm25.document_frequency("citi") == 2  # stemmed, as tokenize gives terms
+    assert bm25.document_frequency("snow") == 0
+    assert bm25.common_terms(0.5) == {"citi", "mayor"}
+    assert bm25.common_terms(0.25) == {"citi", "mayor", "said", "spoke", "rain", "fell"}
