@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +36,14 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words ("arrests" → "arrest"), stopwords dropped."""
     words = [word for word in _TOKEN.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
     return [stem[:6] for stem in _stemmer().stemWords(words)]
+
+
+class QueryScores(NamedTuple):
+    """BM25 of several queries: `scores` has a row per query, a column per document; `coverage` is the
+    share of each query's distinct terms that occur in some document."""
+
+    scores: np.ndarray
+    coverage: np.ndarray
 
 
 class Bm25:
@@ -94,14 +103,24 @@ class Bm25:
 
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
-        terms = set(tokenize(query))
-        return sum(term in self._postings for term in terms) / len(terms) if terms else 0.0
+        return float(self.score_queries([query]).coverage[0])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros where no term matches)."""
-        out = np.zeros(self._size, dtype=np.float32)
-        for term in set(tokenize(query)):
-            posting = self._postings.get(term)
-            if posting is not None:
-                out[posting[0]] += posting[1]
-        return out
+        return self.score_queries([query]).scores[0]
+
+    def score_queries(self, queries: Sequence[str]) -> QueryScores:
+        """`scores` and `coverage` of several queries at once, a row of scores each."""
+        coverage = np.zeros(len(queries))
+        cells, weights = [], []  # (query, document) cells as query * size + document
+        for number, query in enumerate(queries):
+            terms = set(tokenize(query))
+            postings = [self._postings[term] for term in terms if term in self._postings]
+            coverage[number] = len(postings) / len(terms) if terms else 0.0
+            for ids, term_weights in postings:
+                cells.append(ids + number * self._size)
+                weights.append(term_weights)
+        scores = np.zeros(len(queries) * self._size, dtype=np.float32)
+        if cells:
+            scores[:] = np.bincount(np.concatenate(cells), np.concatenate(weights), minlength=scores.size)
+        return QueryScores(scores.reshape(len(queries), self._size), coverage)

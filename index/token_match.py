@@ -53,6 +53,10 @@ class TokenMatcher:
         self._tokenizer = tokenizer
         self._table = table
         self._passage_ids: dict[str, np.ndarray] = {}
+        # Unit-length rows, each normalised at its first use (zeros: pages are only allocated when
+        # written, so the memory is that of the rows used).
+        self._unit = np.zeros(table.shape, dtype=np.float32)
+        self._normalised = np.zeros(len(table), dtype=bool)
 
     @classmethod
     def from_model(cls, path: Path) -> TokenMatcher | None:
@@ -86,25 +90,37 @@ class TokenMatcher:
         return np.array(ids, dtype=np.int64)
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        rows = np.asarray(self._table[ids], dtype=np.float32)
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        new = ids[~self._normalised[ids]]
+        if new.size:
+            rows = np.asarray(self._table[new], dtype=np.float32)
+            self._unit[new] = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+            self._normalised[new] = True
+        return self._unit[ids]
 
     def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """MaxSim of `question` against each passage (0 where either has no content word)."""
-        query = self.content_ids(question)
-        out = np.zeros(len(passages), dtype=np.float32)
-        if query.size == 0:
-            return out
+        return self.score_table([question], passages)[0]
+
+    def score_table(self, questions: Sequence[str], passages: Sequence[str]) -> np.ndarray:
+        """MaxSim of every question (rows) against every passage (columns), 0 where either has no
+        content word: one matrix product for all of them."""
+        out = np.zeros((len(questions), len(passages)), dtype=np.float32)
+        asked = [self.content_ids(question) for question in questions]
         per_passage = [self._ids_of(text) for text in passages]
-        filled = [number for number, ids in enumerate(per_passage) if ids.size]
-        if not filled:
+        rows = [number for number, ids in enumerate(asked) if ids.size]
+        columns = [number for number, ids in enumerate(per_passage) if ids.size]
+        if not rows or not columns:
             return out
-        pieces = np.concatenate([per_passage[number] for number in filled])
-        vocabulary, columns = np.unique(np.concatenate([query, pieces]), return_inverse=True)
-        similarity = self._rows(query) @ self._rows(vocabulary).T  # question pieces × vocabulary
-        per_piece = similarity[:, columns[query.size :]]  # question pieces × passage pieces, in order
-        starts = np.cumsum([0, *(per_passage[number].size for number in filled[:-1])])
-        out[filled] = np.maximum.reduceat(per_piece, starts, axis=1).mean(axis=0)
+        # Each distinct question piece against each distinct passage piece, once.
+        query, query_at = np.unique(np.concatenate([asked[n] for n in rows]), return_inverse=True)
+        pieces, pieces_at = np.unique(np.concatenate([per_passage[n] for n in columns]), return_inverse=True)
+        similarity = self._rows(query) @ self._rows(pieces).T
+        passage_starts = np.cumsum([0, *(per_passage[n].size for n in columns[:-1])])
+        # distinct question pieces × passages: the best match of each piece in each passage
+        best = np.maximum.reduceat(similarity[:, pieces_at], passage_starts, axis=1)
+        sizes = np.array([asked[n].size for n in rows])
+        means = np.add.reduceat(best[query_at], np.cumsum([0, *sizes[:-1]]), axis=0) / sizes[:, None]
+        out[np.ix_(rows, columns)] = means
         return out
 
     def _ids_of(self, passage: str) -> np.ndarray:

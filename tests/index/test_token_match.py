@@ -68,3 +68,15 @@ def test_scores_are_the_mean_of_each_question_piece_s_best_match_in_the_passage(
         ids = matcher.content_ids(passage)
         expected = (asked @ unit[ids].T).max(axis=1).mean() if ids.size else 0.0
         assert score == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_score_table_holds_each_question_s_scores(matcher: TokenMatcher):
+    questions = ["Who is the city's top lawyer?", "the of and?", "Did the agency reply?", "lawyer lawyer"]
+    passages = ["!!!", "The city said it has not yet received a response.", "city solicitor Marcel Pratt"]
+
+    table = matcher.score_table(questions, passages)
+
+    assert table.shape == (4, 3)
+    for question, row in zip(questions, table, strict=True):
+        expected = [matcher.score_table([question], [passage])[0, 0] for passage in passages]
+        assert row == pytest.approx(expected, abs=1e-6)
