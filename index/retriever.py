@@ -62,11 +62,14 @@ def normalize_question(raw: str) -> tuple[str, str | None]:
 
     Returns the question and a notice for the asker (or None).
     """
-    text = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
-        for ch in raw
-        if unicodedata.category(ch) != "Cf"
-    )
+    # printable text has none of those characters: skip the loop over every character
+    text = raw
+    if not raw.isprintable():
+        text = "".join(
+            " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
+            for ch in raw
+            if unicodedata.category(ch) != "Cf"
+        )
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) <= MAX_QUESTION_CHARS:
         return text, None

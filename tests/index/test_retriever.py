@@ -66,6 +66,13 @@ def test_a_question_of_500_characters_is_not_shortened():
     assert normalize_question(question) == (question, None)
 
 
+def test_a_printable_question_keeps_every_character_but_extra_spaces():
+    assert (
+        normalize_question(" Qui a dit « non »  ?  2008–2009, café ")[0]
+        == "Qui a dit « non » ? 2008–2009, café"
+    )
+
+
 def test_control_and_zero_width_characters_are_stripped():
     raw = "\u200bWhen\u00a0does the\tcon\u200btract\x07expire?\u2067\r\n"
 
