@@ -79,10 +79,15 @@ def normalize_question(raw: str) -> tuple[str, str | None]:
 
 
 def _zscores(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per row, the z-scores of the entries `mask` selects (0 elsewhere, and where they don't vary)."""
+    """Per row, the z-scores of the entries `mask` selects (0 elsewhere, and where they don't vary).
+
+    In float64: with float32 sums, equal values (say, 200 candidates with the same BM25 score) came
+    out spread by rounding, as z-scores of ±1 whose signs depended on the summation order.
+    """
+    picked = np.where(mask, values, 0).astype(np.float64)
     count = np.maximum(mask.sum(axis=1, keepdims=True), 1)
-    mean = np.where(mask, values, 0).sum(axis=1, keepdims=True) / count
-    deviation = np.where(mask, values - mean, 0)
+    mean = picked.sum(axis=1, keepdims=True) / count
+    deviation = np.where(mask, picked - mean, 0)
     spread = np.sqrt((deviation**2).sum(axis=1, keepdims=True) / count)
     return np.divide(deviation, spread, out=np.zeros_like(deviation), where=spread > 1e-9)
 
