@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,10 +54,13 @@ class TokenMatcher:
         self._tokenizer = tokenizer
         self._table = table
         self._passage_ids: dict[str, np.ndarray] = {}
-        # Unit-length rows, each normalised at its first use (zeros: pages are only allocated when
-        # written, so the memory is that of the rows used).
-        self._unit = np.zeros(table.shape, dtype=np.float32)
-        self._normalised = np.zeros(len(table), dtype=bool)
+        # The unit-length rows of the pieces used so far, each normalised at its first use: piece id →
+        # row of `_units` through `_slots` (-1: not yet). Grown as needed, so the memory is that of
+        # the pieces the articles and questions use, not of the whole table.
+        self._slots = np.full(len(table), -1, dtype=np.int64)
+        self._units = np.zeros((1024, table.shape[1]), dtype=np.float32)
+        self._used = 0
+        self._units_lock = threading.Lock()
 
     @classmethod
     def from_model(cls, path: Path) -> TokenMatcher | None:
@@ -90,12 +94,21 @@ class TokenMatcher:
         return np.array(ids, dtype=np.int64)
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        new = ids[~self._normalised[ids]]
-        if new.size:
-            rows = np.asarray(self._table[new], dtype=np.float32)
-            self._unit[new] = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
-            self._normalised[new] = True
-        return self._unit[ids]
+        """Unit-length table rows of the piece `ids`."""
+        with self._units_lock:
+            new = np.unique(ids[self._slots[ids] < 0])
+            if new.size:
+                end = self._used + new.size
+                if end > len(self._units):
+                    grown = np.zeros((max(end, 2 * len(self._units)), self._units.shape[1]), np.float32)
+                    grown[: self._used] = self._units[: self._used]
+                    self._units = grown
+                rows = np.asarray(self._table[new], dtype=np.float32)
+                norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+                self._units[self._used : end] = rows / norms
+                self._slots[new] = np.arange(self._used, end)
+                self._used = end
+            return self._units[self._slots[ids]]
 
     def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """MaxSim of `question` against each passage (0 where either has no content word)."""
