@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from bench.measure import median, percentile, seconds
-from index.batching import AnswerBatcher
+from index.batching import MAX_BATCH, AnswerBatcher
 from index.embedding import Embedder
 from index.evaluation import EvalQuestion, score
 from index.retriever import Retriever
@@ -108,6 +108,12 @@ def encode_throughput(embedder: Embedder, texts: list[str], repeats: int = 3) ->
     return len(texts) / median([seconds(lambda: embedder.embed(texts)) for _ in range(repeats)])
 
 
+def question_for(texts: list[str], clients: int, client: int, turn: int) -> str:
+    """What `client` asks at its `turn`: the askers of one turn (who share batches) ask consecutive
+    texts, so with at least `clients` distinct texts no batch holds a question twice."""
+    return texts[(turn * clients + client) % len(texts)]
+
+
 async def _closed_loop(
     batcher: AnswerBatcher, texts: list[str], clients: int, total: int
 ) -> dict[str, float]:
@@ -115,7 +121,7 @@ async def _closed_loop(
 
     async def client(number: int) -> None:
         for turn in range(total // clients):
-            question = texts[(number * 7 + turn) % len(texts)]
+            question = question_for(texts, clients, number, turn)
             started = time.perf_counter()
             await batcher.ask(question)
             latencies.append(time.perf_counter() - started)
@@ -136,8 +142,14 @@ def throughput(
     retriever: Retriever, texts: list[str], levels: tuple[int, ...], repeats: int
 ) -> dict[str, Any]:
     """Questions per second: the raw batched encode, one `ask` at a time, and the batcher with
-    `levels` concurrent askers (each a closed loop); medians of `repeats` runs."""
-    batch = (texts * 2)[:64]
+    `levels` concurrent askers (each a closed loop); medians of `repeats` runs.
+
+    `texts` must be distinct and at least as many as the largest batch, so no batch repeats a question.
+    """
+    size = max(MAX_BATCH, *levels)
+    if len(set(texts)) != len(texts) or len(texts) < size:
+        raise ValueError(f"throughput needs {size} or more questions, none repeated; got {len(texts)}")
+    batch = texts[:MAX_BATCH]
     raw = encode_throughput(retriever.embedder, batch, repeats)
     sequential = len(batch) / median(
         [seconds(lambda: [retriever.ask(t) for t in batch]) for _ in range(repeats)]

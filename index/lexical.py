@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +36,14 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words ("arrests" → "arrest"), stopwords dropped."""
     words = [word for word in _TOKEN.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
     return [stem[:6] for stem in _stemmer().stemWords(words)]
+
+
+class QueryScores(NamedTuple):
+    """BM25 of several queries: `scores` has a row per query, a column per document; `coverage` is the
+    share of each query's distinct terms that occur in some document."""
+
+    scores: np.ndarray
+    coverage: np.ndarray
 
 
 class Bm25:
@@ -136,14 +145,24 @@ class Bm25:
 
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
-        terms = set(tokenize(query))
-        return sum(self._postings(term) is not None for term in terms) / len(terms) if terms else 0.0
+        return float(self.score_queries([query]).coverage[0])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros where no term matches)."""
-        out = np.zeros(self._size, dtype=np.float32)
-        for term in set(tokenize(query)):
-            where = self._postings(term)
-            if where is not None:
-                out[self._ids[where]] += self._weights[where]
-        return out
+        return self.score_queries([query]).scores[0]
+
+    def score_queries(self, queries: Sequence[str]) -> QueryScores:
+        """`scores` and `coverage` of several queries at once, a row of scores each."""
+        coverage = np.zeros(len(queries))
+        cells, weights = [], []  # (query, document) cells as query * size + document
+        for number, query in enumerate(queries):
+            terms = set(tokenize(query))
+            found = [where for term in terms if (where := self._postings(term)) is not None]
+            coverage[number] = len(found) / len(terms) if terms else 0.0
+            for where in found:
+                cells.append(self._ids[where].astype(np.int64) + number * self._size)
+                weights.append(self._weights[where])
+        scores = np.zeros(len(queries) * self._size, dtype=np.float32)
+        if cells:
+            scores[:] = np.bincount(np.concatenate(cells), np.concatenate(weights), minlength=scores.size)
+        return QueryScores(scores.reshape(len(queries), self._size), coverage)

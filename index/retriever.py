@@ -13,7 +13,8 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from index.store import IndexData
 from index.token_match import TokenMatcher
 from index.units import UNIT_KINDS
 from index.vector_index import build_vector_index, nearest_rows
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ PROBE_SEEN_SHARE = 0.5
 # question "not covered" is worse than calling an off-topic one "low". Off-topic probes scored ≤ 0.12
 # on dev, answerable ones ≥ 0.177 over dev, team and blind sets (docs/retrieval.md).
 PROBE_NONE_BELOW = 0.15
+UNIT_SCORES_PER_GROUP = 1 << 16  # at most this many question × unit cosines in one batched product
 
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -69,11 +74,14 @@ def normalize_question(raw: str) -> tuple[str, str | None]:
 
     Returns the question and a notice for the asker (or None).
     """
-    text = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
-        for ch in raw
-        if unicodedata.category(ch) != "Cf"
-    )
+    # printable text has none of those characters: skip the loop over every character
+    text = raw
+    if not raw.isprintable():
+        text = "".join(
+            " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
+            for ch in raw
+            if unicodedata.category(ch) != "Cf"
+        )
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) <= MAX_QUESTION_CHARS:
         return text, None
@@ -82,9 +90,23 @@ def normalize_question(raw: str) -> tuple[str, str | None]:
     return cut, SHORTENED_QUESTION
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
-    spread = float(values.std())
-    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
+def _zscores(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row, the z-scores of the entries `mask` selects (0 elsewhere, and where they don't vary).
+
+    In float64: with float32 sums, equal values (say, 200 candidates with the same BM25 score) came
+    out spread by rounding, as z-scores of ±1 whose signs depended on the summation order.
+    """
+    picked = np.where(mask, values, 0).astype(np.float64)
+    count = np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    mean = picked.sum(axis=1, keepdims=True) / count
+    deviation = np.where(mask, picked - mean, 0)
+    spread = np.sqrt((deviation**2).sum(axis=1, keepdims=True) / count)
+    return np.divide(deviation, spread, out=np.zeros_like(deviation), where=spread > 1e-9)
+
+
+def _ranking(fused: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row, the columns `mask` selects, best fused score first (ties in column order), then the rest."""
+    return np.argsort(np.where(mask, -fused, np.inf), axis=1, kind="stable")
 
 
 def confidence_for(best_cosine: float, first_cosine: float, margin: float) -> Confidence:
@@ -93,6 +115,16 @@ def confidence_for(best_cosine: float, first_cosine: float, margin: float) -> Co
     if best_cosine < NONE_BELOW:
         return "none"
     return "high" if first_cosine >= HIGH_FROM and margin >= HIGH_MARGIN else "low"
+
+
+@cache
+def _blas_libraries() -> ThreadpoolController:
+    """The BLAS libraries loaded in this process. Scoring multiplies small matrices, on one thread:
+    a second OpenBLAS thread saves little there, then spins idle for about 0.1 s, taking a core from
+    the model's next batch (measured: the next embedding about a third slower)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class SearchIndex:
@@ -113,6 +145,7 @@ class SearchIndex:
         self._first = np.searchsorted(self._owners[self._unit_rows], np.arange(len(data.passages) + 1))
         self._is_clause = data.units.kind == UNIT_KINDS.index("clause")
         self._is_sentence = data.units.kind == UNIT_KINDS.index("sentence")
+        self._rank_sizes = np.diff(self._first)  # units per passage
 
     @property
     def passage_count(self) -> int:
@@ -168,70 +201,123 @@ class SearchIndex:
     ) -> tuple[Confidence, list[Hit]]:
         """Rank passages for one question whose embedding is `vector` (and, with a `matcher`, by soft
         word matching too)."""
+        return self.search_many([question], vector.reshape(1, -1), k, matcher)[0]
+
+    def search_many(
+        self,
+        questions: Sequence[str],
+        vectors: np.ndarray,
+        k: int,
+        matcher: TokenMatcher | None = None,
+    ) -> list[tuple[Confidence, list[Hit]]]:
+        """`search` for each question (row i of `vectors` embeds question i), all of them scored
+        together: a few matrix operations for the whole batch instead of dozens per question."""
         fetch = min(DENSE_CANDIDATES, self._faiss.ntotal)
-        rows = nearest_rows(self._faiss, vector.reshape(1, -1), fetch)
-        candidates = {int(self._owners[row]) for row in rows[0] if row >= 0}
-        query = self._lexical_text(question)
-        lexical = self._bm25.scores(query)
-        coverage = self._bm25.coverage(query)
-        lexical_weight = LEXICAL_WEIGHT * coverage**2
-        top_lexical = np.argsort(-lexical)[:LEXICAL_CANDIDATES]
-        candidates.update(int(p) for p in top_lexical if lexical[p] > 0)
-        ids = np.array(sorted(candidates), dtype=np.int64)
-        if ids.size == 0:  # nothing near in FAISS (e.g. an empty IVF list) and no shared word
-            return "none", []
-
-        dense, calibration = self._dense_scores(ids, vector)
-        fused = _zscore(dense) + lexical_weight * _zscore(lexical[ids])
-        if matcher is not None and len(ids) > 1:
-            # only the best-ranked candidates are re-scored: the soft match reorders the top
-            top = np.argsort(-fused, kind="stable")[:SOFT_CANDIDATES]
-            soft = matcher.scores(question, [self.data.passages[ids[p]].text for p in top])
-            fused[top] += TOKEN_WEIGHT * (1 - coverage) * _zscore(soft)
-        order = np.argsort(-fused, kind="stable")
-        margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float("inf")
-        confidence = confidence_for(float(calibration.max()), float(calibration[order[0]]), margin)
-        if confidence == "none":
-            return confidence, []
-        hits = []
-        for position in order[:k]:
-            passage = int(ids[position])
-            key_row, _ = self._best_row(self._key_rows(passage), vector)
-            hits.append(
-                Hit(
-                    passage=self.data.passages[passage],
-                    score=float(fused[position]),
-                    key_sentence=self.data.units[key_row].text,
+        nearest = nearest_rows(self._faiss, vectors, fetch)
+        lexical, coverage = self._bm25.score_queries([self._lexical_text(q) for q in questions])
+        candidates = np.zeros(lexical.shape, dtype=bool)  # questions × passages
+        asked, found = np.nonzero(nearest >= 0)
+        candidates[asked, self._owners[nearest[asked, found]]] = True
+        top_lexical = np.argsort(-lexical, axis=1)[:, :LEXICAL_CANDIDATES]
+        shares_words = np.take_along_axis(lexical, top_lexical, axis=1) > 0
+        candidates[np.nonzero(shares_words)[0], top_lexical[shares_words]] = True
+        # Questions are scored against every candidate of their group, so a group is kept small
+        # enough that the questions × candidate units product stays bounded on a large index.
+        units = int(self._rank_sizes[candidates.any(axis=0)].sum())
+        group = max(1, UNIT_SCORES_PER_GROUP // max(1, units))
+        results: list[tuple[Confidence, list[Hit]]] = []
+        with _blas_libraries().limit(limits=1, user_api="blas"):
+            for first in range(0, len(questions), group):
+                part = slice(first, first + group)
+                results += self._rank(
+                    questions[part],
+                    vectors[part],
+                    candidates[part],
+                    lexical[part],
+                    coverage[part],
+                    k,
+                    matcher,
                 )
-            )
-        return confidence, hits
+        return results
 
-    def _dense_scores(self, ids: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per candidate passage: the best cosine of all its units (ranking), and of its passage and
-        sentence units only (calibration). One matrix product over the candidates' units."""
-        groups = [self._rank_rows(p) for p in ids]
-        rows = np.concatenate(groups)
-        starts = np.cumsum([0, *(len(group) for group in groups[:-1])])
-        cosines = self.data.vectors[rows] @ vector
-        dense = np.maximum.reduceat(cosines, starts)
-        calibration = np.maximum.reduceat(np.where(self._is_clause[rows], -np.inf, cosines), starts)
-        return dense.astype(np.float32, copy=False), calibration.astype(np.float32, copy=False)
+    def _rank(
+        self,
+        questions: Sequence[str],
+        vectors: np.ndarray,
+        candidates: np.ndarray,
+        lexical: np.ndarray,
+        coverage: np.ndarray,
+        k: int,
+        matcher: TokenMatcher | None,
+    ) -> list[tuple[Confidence, list[Hit]]]:
+        """Fuse the scores of each question's candidate passages (a row of `candidates`) and pick its
+        top `k`."""
+        passages = np.flatnonzero(candidates.any(axis=0))
+        if passages.size == 0:  # nothing near in FAISS (e.g. an empty IVF list) and no shared word
+            return [("none", []) for _ in questions]
+        mask = candidates[:, passages]  # questions × the group's candidate passages
+        counts = mask.sum(axis=1)
+        # Per candidate passage: the best cosine of all its units ranks it; of its passage and
+        # sentence units only (not clauses, whose short texts score higher against anything), calibrates.
+        rows = np.concatenate([self._rank_rows(p) for p in passages])
+        sizes = self._rank_sizes[passages]
+        starts = np.cumsum(sizes) - sizes
+        cosines = vectors @ self.data.vectors[rows].T  # questions × candidate units
+        dense = np.maximum.reduceat(cosines, starts, axis=1)
+        calibration = np.maximum.reduceat(np.where(self._is_clause[rows], -np.inf, cosines), starts, axis=1)
+        lexical_weight = LEXICAL_WEIGHT * coverage**2
+        fused = _zscores(dense, mask) + lexical_weight[:, None] * _zscores(lexical[:, passages], mask)
+        if matcher is not None:
+            # only the best-ranked candidates are re-scored: the soft match reorders the top
+            top = _ranking(fused, mask)[:, :SOFT_CANDIDATES]
+            asked = np.arange(len(questions))[:, None]
+            in_top = mask[asked, top] & (counts > 1)[:, None]
+            scored = np.unique(top[in_top])
+            soft = np.zeros(fused.shape, dtype=np.float32)
+            texts = [self.data.passages[p].text for p in passages[scored]]
+            soft[:, scored] = matcher.score_table(questions, texts)
+            weight = TOKEN_WEIGHT * (1 - coverage)
+            fused[asked, top] += weight[:, None] * _zscores(soft[asked, top], in_top)
+        order = _ranking(fused, mask)
+        best_cosines = np.where(mask, calibration, -np.inf).max(axis=1).tolist()
+        results: list[tuple[Confidence, list[Hit]]] = []
+        for number, count in enumerate(counts.tolist()):
+            if count == 0:
+                results.append(("none", []))
+                continue
+            ranked = order[number, : max(2, k)].tolist()
+            scores = fused[number]
+            margin = float(scores[ranked[0]] - scores[ranked[1]]) if count > 1 else float("inf")
+            first_cosine = float(calibration[number, ranked[0]])
+            confidence = confidence_for(best_cosines[number], first_cosine, margin)
+            if confidence == "none":
+                results.append((confidence, []))
+                continue
+            hits = []
+            for position in ranked[: min(k, count)]:
+                passage = int(passages[position])
+                # the key sentence: of the passage's key rows, the one closest to the question
+                keys = starts[position] + self._key_offsets(passage)
+                key_row = rows[keys[np.argmax(cosines[number, keys])]]
+                hits.append(
+                    Hit(
+                        passage=self.data.passages[passage],
+                        score=float(scores[position]),
+                        key_sentence=self.data.units[key_row].text,
+                    )
+                )
+            results.append((confidence, hits))
+        return results
 
     def _rank_rows(self, passage: int) -> np.ndarray:
-        """The rows of all the passage's units."""
+        """The rows of all the passage's units, its own first."""
         return self._unit_rows[self._first[passage] : self._first[passage + 1]]
 
-    def _key_rows(self, passage: int) -> np.ndarray:
-        """The rows of the passage's sentences, or of the passage itself if it is one sentence."""
-        rows = self._rank_rows(passage)
-        sentences = rows[self._is_sentence[rows]]
-        return sentences if len(sentences) else rows[:1]
-
-    def _best_row(self, rows: np.ndarray, vector: np.ndarray) -> tuple[int, float]:
-        """Of `rows`, the one closest to `vector`, and its cosine."""
-        cosines = self.data.vectors[rows] @ vector
-        best = int(np.argmax(cosines))
-        return int(rows[best]), float(cosines[best])
+    def _key_offsets(self, passage: int) -> np.ndarray:
+        """Where the passage's key rows sit among its `_rank_rows`: its sentences, or the passage
+        itself if it is one sentence."""
+        sentences = np.flatnonzero(self._is_sentence[self._rank_rows(passage)])
+        return sentences if sentences.size else np.zeros(1, dtype=np.int64)
 
 
 def readable_model(identity: str) -> str:
@@ -330,15 +416,17 @@ class Retriever:
         started = time.perf_counter()
         index = self._index  # one snapshot for the whole batch
         normalized = [normalize_question(q) for q in questions]
-        to_embed = [index.question_text(text) for text, _ in normalized if text]
-        vectors = iter(self.embedder.embed(to_embed)) if to_embed else iter(())
-        matcher = self._token_matcher() if to_embed else None
+        asked = [text for text, _ in normalized if text]
+        results = iter(())
+        if asked:
+            vectors = self.embedder.embed([index.question_text(text) for text in asked])
+            results = iter(index.search_many(asked, vectors, max(1, k), self._token_matcher()))
         answers: list[Answer] = []
         for text, notice in normalized:
             if not text:
                 answers.append(Answer(question="", confidence="none", hits=(), notice=EMPTY_QUESTION))
                 continue
-            confidence, hits = index.search(text, next(vectors), max(1, k), matcher)
+            confidence, hits = next(results)
             answers.append(Answer(question=text, confidence=confidence, hits=tuple(hits), notice=notice))
         answers = self._probe_topic_only(index, answers)
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +54,13 @@ class TokenMatcher:
         self._tokenizer = tokenizer
         self._table = table
         self._passage_ids: dict[str, np.ndarray] = {}
+        # The unit-length rows of the pieces used so far, each normalised at its first use: piece id →
+        # row of `_units` through `_slots` (-1: not yet). Grown as needed, so the memory is that of
+        # the pieces the articles and questions use, not of the whole table.
+        self._slots = np.full(len(table), -1, dtype=np.int64)
+        self._units = np.zeros((1024, table.shape[1]), dtype=np.float32)
+        self._used = 0
+        self._units_lock = threading.Lock()
 
     @classmethod
     def from_model(cls, path: Path) -> TokenMatcher | None:
@@ -86,25 +94,46 @@ class TokenMatcher:
         return np.array(ids, dtype=np.int64)
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        rows = np.asarray(self._table[ids], dtype=np.float32)
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        """Unit-length table rows of the piece `ids`."""
+        with self._units_lock:
+            new = np.unique(ids[self._slots[ids] < 0])
+            if new.size:
+                end = self._used + new.size
+                if end > len(self._units):
+                    grown = np.zeros((max(end, 2 * len(self._units)), self._units.shape[1]), np.float32)
+                    grown[: self._used] = self._units[: self._used]
+                    self._units = grown
+                rows = np.asarray(self._table[new], dtype=np.float32)
+                norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+                self._units[self._used : end] = rows / norms
+                self._slots[new] = np.arange(self._used, end)
+                self._used = end
+            return self._units[self._slots[ids]]
 
     def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """MaxSim of `question` against each passage (0 where either has no content word)."""
-        query = self.content_ids(question)
-        out = np.zeros(len(passages), dtype=np.float32)
-        if query.size == 0:
-            return out
+        return self.score_table([question], passages)[0]
+
+    def score_table(self, questions: Sequence[str], passages: Sequence[str]) -> np.ndarray:
+        """MaxSim of every question (rows) against every passage (columns), 0 where either has no
+        content word: one matrix product for all of them."""
+        out = np.zeros((len(questions), len(passages)), dtype=np.float32)
+        asked = [self.content_ids(question) for question in questions]
         per_passage = [self._ids_of(text) for text in passages]
-        filled = [number for number, ids in enumerate(per_passage) if ids.size]
-        if not filled:
+        rows = [number for number, ids in enumerate(asked) if ids.size]
+        columns = [number for number, ids in enumerate(per_passage) if ids.size]
+        if not rows or not columns:
             return out
-        pieces = np.concatenate([per_passage[number] for number in filled])
-        vocabulary, columns = np.unique(np.concatenate([query, pieces]), return_inverse=True)
-        similarity = self._rows(query) @ self._rows(vocabulary).T  # question pieces × vocabulary
-        per_piece = similarity[:, columns[query.size :]]  # question pieces × passage pieces, in order
-        starts = np.cumsum([0, *(per_passage[number].size for number in filled[:-1])])
-        out[filled] = np.maximum.reduceat(per_piece, starts, axis=1).mean(axis=0)
+        # Each distinct question piece against each distinct passage piece, once.
+        query, query_at = np.unique(np.concatenate([asked[n] for n in rows]), return_inverse=True)
+        pieces, pieces_at = np.unique(np.concatenate([per_passage[n] for n in columns]), return_inverse=True)
+        similarity = self._rows(query) @ self._rows(pieces).T
+        passage_starts = np.cumsum([0, *(per_passage[n].size for n in columns[:-1])])
+        # distinct question pieces × passages: the best match of each piece in each passage
+        best = np.maximum.reduceat(similarity[:, pieces_at], passage_starts, axis=1)
+        sizes = np.array([asked[n].size for n in rows])
+        means = np.add.reduceat(best[query_at], np.cumsum([0, *sizes[:-1]]), axis=0) / sizes[:, None]
+        out[np.ix_(rows, columns)] = means
         return out
 
     def _ids_of(self, passage: str) -> np.ndarray:

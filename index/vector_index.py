@@ -23,6 +23,8 @@ IVF_ENCODING = "SQ8"
 TRAINING_POINTS_PER_LIST = 40  # FAISS warns below 39; more only slows the k-means
 SCANNED_SHARE = 1 / 32  # nprobe = this share of the lists, at least MIN_PROBES
 MIN_PROBES = 16
+# Searches comparing at least this many query × vector pairs use every core.
+THREADED_SEARCH_MIN_PAIRS = 1_000_000
 
 
 def ivf_lists(count: int) -> int:
@@ -96,12 +98,23 @@ def describe(index: Any) -> str:
     return f"IVF{ivf.nlist},{IVF_ENCODING} nprobe={ivf.nprobe}"
 
 
+def _scanned_per_query(index: Any) -> float:
+    """About how many vectors one query is compared with: all of them, or its IVF lists' share."""
+    import faiss
+
+    ivf = None if isinstance(index, ExactIndex) else faiss.try_extract_index_ivf(index)
+    return index.ntotal if ivf is None else index.ntotal * ivf.nprobe / ivf.nlist
+
+
 def nearest_rows(index: Any, queries: np.ndarray, k: int) -> np.ndarray:
     """Rows of the `k` nearest vectors for each query (-1 where there are fewer)."""
     import faiss
 
-    # One query is latency-bound: OpenMP threads only add barrier waits (several times slower on
-    # this 2-core machine when another process is busy). Per-thread setting; builds set their own.
-    faiss.omp_set_num_threads(1 if len(queries) == 1 else os.cpu_count() or 1)
+    # A small search (one query, or a batch of questions over a small index) is latency-bound:
+    # OpenMP threads only add barrier waits (several times slower on this 2-core machine when another
+    # process is busy), and then spin idle beside the model's threads. Per-thread setting; builds
+    # set their own.
+    parallel = len(queries) * _scanned_per_query(index) >= THREADED_SEARCH_MIN_PAIRS
+    faiss.omp_set_num_threads((os.cpu_count() or 1) if parallel else 1)
     _, rows = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
     return rows

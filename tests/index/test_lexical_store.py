@@ -135,3 +135,15 @@ def test_a_corrupt_bm25_file_makes_the_index_unavailable(retriever: Retriever, s
     (settings.index_dir / "lexical-terms.npy").write_bytes(b"not a .npy file")
     with pytest.raises(IndexUnavailable, match=r"lexical-terms\.npy does not match"):
         IndexStore(settings.index_dir).load()
+
+
+def test_queries_scored_together_score_as_each_alone():
+    bm25 = Bm25(["the mayor ended the contract", "ICE arrest data", "the contract expires in August"])
+    queries = ["contract", "", "mayor contract arrests", "sourdough"]
+
+    together = bm25.score_queries(queries)
+
+    for number, query in enumerate(queries):
+        assert together.scores[number] == pytest.approx(bm25.scores(query))
+        assert together.coverage[number] == bm25.coverage(query)
+    assert together.coverage.tolist() == [1.0, 0.0, 1.0, 0.0]

@@ -3,6 +3,7 @@ from the weights file, so these tests are fast)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,28 @@ def test_scores_are_the_mean_of_each_question_piece_s_best_match_in_the_passage(
         ids = matcher.content_ids(passage)
         expected = (asked @ unit[ids].T).max(axis=1).mean() if ids.size else 0.0
         assert score == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_score_table_holds_each_question_s_scores(matcher: TokenMatcher):
+    questions = ["Who is the city's top lawyer?", "the of and?", "Did the agency reply?", "lawyer lawyer"]
+    passages = ["!!!", "The city said it has not yet received a response.", "city solicitor Marcel Pratt"]
+
+    table = matcher.score_table(questions, passages)
+
+    assert table.shape == (4, 3)
+    for question, row in zip(questions, table, strict=True):
+        expected = [matcher.score_table([question], [passage])[0, 0] for passage in passages]
+        assert row == pytest.approx(expected, abs=1e-6)
+
+
+def test_scores_asked_from_several_threads_at_once_are_the_same(matcher: TokenMatcher):
+    # the normalised rows are kept as they are first used: concurrent first uses must not mix them up
+    fresh = TokenMatcher(matcher._tokenizer, matcher._table)
+    passages = ["The city said it has not yet received a response.", "city solicitor Marcel Pratt"]
+    questions = [f"{word} lawyer agency reply termination" for word in ("mayor", "court", "data", "jail")] * 8
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda question: fresh.scores(question, passages), questions))
+
+    for question, scores in zip(questions, together, strict=True):
+        assert scores == pytest.approx(matcher.scores(question, passages), abs=1e-6)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from bench.answering import question_for, throughput
 from bench.corpus import clustered_vectors, uniform_vectors, write_articles
 from bench.measure import percentile
 from index.articles import article_passages, load_articles
@@ -39,3 +41,19 @@ def test_synthetic_vectors_are_unit_length_float32():
         assert vectors.dtype == np.float32
         assert queries.shape[0] in (10, 5)
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_no_throughput_batch_repeats_a_question():
+    texts = [f"question {number}" for number in range(77)]
+
+    for clients in (1, 8, 64):
+        for turn in range(5):
+            asked = [question_for(texts, clients, client, turn) for client in range(clients)]
+            assert len(set(asked)) == clients
+
+
+def test_throughput_refuses_repeated_or_too_few_questions():
+    with pytest.raises(ValueError, match="none repeated"):
+        throughput(None, ["same question"] * 64, levels=(1, 8, 64), repeats=1)
+    with pytest.raises(ValueError, match="64 or more"):
+        throughput(None, [f"question {number}" for number in range(49)], levels=(1, 8, 64), repeats=1)
