@@ -159,7 +159,9 @@ def _strip_markdown(line: str) -> str:
     line = _MD_IMAGE.sub("", line)
     line = _MD_LINK.sub(r"\1", line)
     line = _MD_PREFIX.sub("", line)
-    return _MD_EMPHASIS.sub(r"\2", line)
+    line = _MD_EMPHASIS.sub(r"\2", line)
+    # an image leaves the spaces around it: "![photo](x.jpg) The mayor said" → "The mayor said"
+    return _SPACES.sub(" ", line).strip()
 
 
 def _markdown_title(text: str) -> tuple[str | None, str]:

@@ -6,7 +6,7 @@ import shutil
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from index.cleaning import clean_article, looks_like_html, normalize_text
@@ -158,6 +158,7 @@ def check_clean(text: str, markdown: bool) -> None:
 
 
 @given(PAGE, st.booleans())
+@example("![a](b) The mayor said the city will stop sharing its data.", True)  # found by hypothesis
 @settings(max_examples=300, deadline=None)
 def test_clean_article_never_raises_on_any_page(text: str, markdown: bool):
     check_clean(text, markdown)
