@@ -189,12 +189,18 @@ class SearchIndex:
             return None
         return " ".join(rest)
 
-    def relevance(self, vector: np.ndarray) -> float:
-        """The best cosine of `vector` to any passage or sentence: what NONE_BELOW is calibrated on."""
-        rows = nearest_rows(self._faiss, vector.reshape(1, -1), min(DENSE_CANDIDATES, self._faiss.ntotal))[0]
-        rows = rows[rows >= 0]
-        rows = rows[~self._is_clause[rows]]
-        return float((self.data.vectors[rows] @ vector).max()) if rows.size else -1.0
+    def relevance(self, vectors: np.ndarray) -> np.ndarray:
+        """Per row of `vectors`, the best cosine to any passage or sentence (what NONE_BELOW is
+        calibrated on), from one FAISS search; -1 where nothing is near."""
+        nearest = nearest_rows(self._faiss, vectors, min(DENSE_CANDIDATES, self._faiss.ntotal))
+        best = np.full(len(vectors), -1.0)
+        with _blas_libraries().limit(limits=1, user_api="blas"):
+            for number, rows in enumerate(nearest):
+                rows = rows[rows >= 0]
+                rows = rows[~self._is_clause[rows]]
+                if rows.size:
+                    best[number] = float((self.data.vectors[rows] @ vectors[number]).max())
+        return best
 
     def search(
         self, question: str, vector: np.ndarray, k: int, matcher: TokenMatcher | None = None
@@ -443,7 +449,8 @@ class Retriever:
         if not probes:
             return answers
         answers = list(answers)
-        for number, vector in zip(probes, self.embedder.embed(list(probes.values())), strict=True):
-            if index.relevance(vector) < PROBE_NONE_BELOW:
+        relevance = index.relevance(self.embedder.embed(list(probes.values())))
+        for number, best in zip(probes, relevance.tolist(), strict=True):
+            if best < PROBE_NONE_BELOW:
                 answers[number] = replace(answers[number], confidence="none", hits=())
         return answers
