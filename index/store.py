@@ -173,6 +173,9 @@ def _write_jsonl(path: Path, rows: Iterable[Any]) -> np.ndarray:
     return starts
 
 
+PARSED_ROWS_KEPT = 1 << 16
+
+
 class JsonLines(Sequence[Row]):
     """The rows of a JSONL file, kept as its bytes and parsed one at a time when read: a question
     reads a few passages, so a start needn't parse thousands. `make` builds a row from its fields."""
@@ -188,14 +191,21 @@ class JsonLines(Sequence[Row]):
         self._starts = starts
         self._ends = ends
         self._make = make
+        self._parsed: dict[int, Row] = {}  # rows read before: answers keep reading the same few
 
     def __len__(self) -> int:
         return len(self._starts)
 
     def __getitem__(self, row: int) -> Row:  # type: ignore[override]  # rows, not slices
         row = range(len(self))[row]  # IndexError out of range; negative rows count from the end
-        line = self._data[int(self._starts[row]) : int(self._ends[row])]
-        return self._make(**json.loads(line.tobytes()))
+        parsed = self._parsed.get(row)
+        if parsed is None:
+            line = self._data[int(self._starts[row]) : int(self._ends[row])]
+            parsed = self._make(**json.loads(line.tobytes()))
+            if len(self._parsed) >= PARSED_ROWS_KEPT:
+                self._parsed.clear()  # bounded: a huge index read end to end doesn't keep every row
+            self._parsed[row] = parsed
+        return parsed
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):

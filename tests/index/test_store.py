@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index import store
 from index.articles import load_articles
 from index.build import build_index
 from index.settings import IndexSettings
@@ -102,6 +103,21 @@ def test_loading_parses_no_json_line_and_a_row_is_parsed_when_read(
     assert len(parsed) == 4
     with pytest.raises(IndexError):
         loaded.passages[len(data.passages)]
+
+    assert loaded.passages[3] == data.passages[3]  # read again: kept, not parsed again
+    assert len(parsed) == 4
+
+
+def test_rows_kept_after_reading_are_bounded(settings: IndexSettings, monkeypatch: pytest.MonkeyPatch):
+    data = build(settings)
+    IndexStore(settings.index_dir).save(data)
+    loaded = IndexStore(settings.index_dir).load()
+    monkeypatch.setattr(store, "PARSED_ROWS_KEPT", 2)
+
+    rows = [loaded.passages[number] for number in range(len(data.passages))]
+
+    assert rows == list(data.passages)
+    assert len(loaded.passages._parsed) <= 2
 
 
 def test_any_text_round_trips(settings: IndexSettings):
