@@ -440,11 +440,14 @@ class Retriever:
 
     def _probe_topic_only(self, index: SearchIndex, answers: list[Answer]) -> list[Answer]:
         """ "none" instead of "low" for the questions that match only by naming the articles' topic
-        (see `SearchIndex.topic_probe`); their probes are embedded in one batch."""
+        (see `SearchIndex.topic_probe`); their probes are embedded in one batch. A question whose
+        first passage uses one of the probe's words is not probed: that word is evidence enough."""
         probes = {
             number: probe
             for number, answer in enumerate(answers)
-            if answer.confidence == "low" and (probe := index.topic_probe(answer.question))
+            if answer.confidence == "low"
+            and (probe := index.topic_probe(answer.question))
+            and not set(tokenize(probe)) & set(tokenize(answer.hits[0].passage.text))
         }
         if not probes:
             return answers

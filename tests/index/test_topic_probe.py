@@ -73,6 +73,23 @@ def test_a_question_matching_only_by_its_topic_words_gets_none(springfield: Retr
     assert answer.hits == ()
 
 
+def test_a_question_whose_first_passage_uses_a_probe_word_is_not_probed(
+    springfield: Retriever, monkeypatch: pytest.MonkeyPatch
+):
+    index = springfield._index
+    # every probe that runs fails: only the questions that skip the probe keep their passages
+    monkeypatch.setattr(index, "relevance", lambda vectors: np.zeros(len(vectors)))
+    question = "How many books does the library hold?"
+    assert index.topic_probe(question) is not None
+
+    answer = springfield.ask(question)
+
+    # "books" is in the first passage: evidence enough, no probe
+    assert answer.confidence == "low"
+    assert "books will move" in answer.hits[0].passage.text
+    assert springfield.ask("Who founded Springfield?").confidence == "none"
+
+
 def test_a_paraphrase_whose_rest_is_relevant_keeps_its_passages(springfield: Retriever):
     question = "What is the library's accountant worried about?"
     assert springfield._index.topic_probe(question) is not None  # the probe does run
