@@ -28,23 +28,40 @@ _CAPITALISED = re.compile(r"[A-Z][\w'’-]*")
 _PHRASE = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:and|of|the|for|on|in|de|&)\s+)?[A-Z][\w'’-]*)+")
 _NAME = r"[A-Z][a-z]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)+"
 # "…, city solicitor Marcel Pratt said": lowercase role words right after a boundary, then a name
-_ROLE_BEFORE = re.compile(r"(?:^|[,;:(—–]\s*|\b(?:the|a|an)\s+)((?:[a-z][a-z-]+\s+){1,3})(" + _NAME + r")\b")
+_ROLE_BEFORE = re.compile(
+    r"(?:^|[,;:(—–][\"”’']?\s*|\b(?:the|a|an)\s+)((?:[a-z][a-z-]+\s+){1,3})(" + _NAME + r")\b"
+)
 # "Democrat Jim Kenney", "Mayor Jim Kenney": one capitalised title word right before a full name
-_TITLE_BEFORE = re.compile(r"(?<![\w.])([A-Z][a-z]+)\s+(" + _NAME + r")\b")
+_TITLE_BEFORE = re.compile(r"(?<![\w.])([A-Z][a-z]+\.?)\s+(" + _NAME + r")\b")
 # "Juntos, an immigrant advocacy group, said": a name, then an appositive between commas
-_APPOSITIVE = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*),\s+((?:a|an|the)\s+[^,.;]{3,60}),")
+_APPOSITIVE = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,4}),\s+((?:a|an|the)\s+[^,.;]{3,60}),")
 _SPEECH = r"(?:said|says|announced|wrote|told|added|stated|explained|noted|argued|declared)"
+_SPEECH_FIRST = r"(?:said|says|added)"  # '"…," said the mayor' (not "told the newspaper": the listener)
 # "the mayor said", "said the mayor", "the mayor announced Friday": one to three lowercase words
 _ROLE_SPEAKS = re.compile(
     r"\b[Tt]he\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\s+" + _SPEECH + r"\b"
-    r"|\b" + _SPEECH + r"\s+the\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\b"
+    r"|\b" + _SPEECH_FIRST + r"\s+the\s+((?:[a-z][a-z-]+\s+){0,2}[a-z][a-z-]+)\b"
 )
-# "Kenney said", "Democrat Jim Kenney said", "said Jim Kenney": a capitalised name speaking
+# "Kenney said", "Democrat Jim Kenney said", "said Jim Kenney": a capitalised name speaking (a name
+# of at most five words: an unbounded run of capitals would make the search quadratic)
 _NAME_SPEAKS = re.compile(
-    r"\b([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)*)\s+" + _SPEECH + r"\b"
-    r"|\b" + _SPEECH + r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+)+)"
+    r"\b([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+){0,4})\s+" + _SPEECH + r"\b"
+    r"|\b" + _SPEECH_FIRST + r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+){1,4})"
+)
+# Speakers that are not people ("the report said", "the police said"): never a person's role
+_NOT_PEOPLE = frozenset(
+    """report statement lawsuit suit complaint filing ruling order letter document study survey poll
+    data police department agency office city state county government administration company firm
+    court newspaper paper magazine network station website group organization committee board
+    council team campaign union school university college hospital memo release analysis review
+    investigation audit plan bill law proposal""".split()
+)
+# Capitalised words before a name that tell a party or a courtesy, not a role ("Democrat Jim Kenney")
+_NOT_ROLES = frozenset(
+    {"Democrat", "Democratic", "Republican", "Independent", "Libertarian", "Green", "Mr", "Mrs", "Ms", "Miss"}
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 CLIPPED_MIN = 4  # letters a clipped name shares with the full one at least ("Phil|ly", "Phil|adelphia")
 CLIPPED_SHARE = 0.6  # and at least this share of the clipped word's letters
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
@@ -112,16 +129,21 @@ def _content_words(phrase: str) -> list[str]:
     return [word for word in phrase.lower().split() if word not in STOPWORDS]
 
 
-def _has_role(description: str) -> bool:
-    """Whether a description says what someone is ("city solicitor Marcel Pratt"), not only a
-    capitalised title ("Democrat Jim Kenney")."""
-    return any(word.islower() and word not in STOPWORDS for word in re.split(r"[\s,]+", description))
+def _has_role(description: str, name: str) -> bool:
+    """Whether a description says what someone is ("city solicitor Marcel Pratt", "Police
+    Commissioner Ann Lee", "Sen. Bob Casey"), not only their party ("Democrat Jim Kenney")."""
+    words = [word.strip(".") for word in re.split(r"[\s,]+", description.replace(name, " ")) if word]
+    return any(
+        (word.islower() and word not in STOPWORDS) or (word[:1].isupper() and word not in _NOT_ROLES)
+        for word in words
+    )
 
 
 def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> dict[str, str]:
     """Name → the role it speaks as (see the module docstring), for one article's paragraphs in
-    reading order. A role must speak at least twice (a recurring speaker, not "the report said"),
-    and exactly one candidate name may qualify; otherwise nothing is learned."""
+    reading order, with the descriptions learned from that article. A role must speak at least
+    twice (a recurring speaker), must not be a thing that speaks ("the report said", see
+    _NOT_PEOPLE), and exactly one candidate name may qualify; otherwise nothing is learned."""
     described = {word for description in descriptions.values() for word in _content_words(description)}
     role_speaks: dict[str, list[int]] = {}
     name_speaks: dict[str, int] = {}  # surname → first paragraph where that person speaks
@@ -129,7 +151,7 @@ def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> d
     for number, text in enumerate(paragraphs):
         for match in _ROLE_SPEAKS.finditer(text):
             role = " ".join(_content_words(match.group(1) or match.group(2)))
-            if role and not set(role.split()) & described:
+            if role and role.split()[-1] not in _NOT_PEOPLE and not set(role.split()) & described:
                 role_speaks.setdefault(role, []).append(number)
         for match in _NAME_SPEAKS.finditer(text):
             words = (match.group(1) or match.group(2)).split()
@@ -147,7 +169,7 @@ def learn_roles(paragraphs: Sequence[str], descriptions: Mapping[str, str]) -> d
             for surname, place in name_speaks.items()
             if first <= place <= first + 1
             and len(full_names[surname].split()) > 1
-            and not _has_role(descriptions.get(full_names[surname], ""))
+            and not _has_role(descriptions.get(full_names[surname], ""), full_names[surname])
         ]
         if len(places) > 1 and len(candidates) == 1:
             found[candidates[0]] = role
@@ -176,7 +198,7 @@ def learn_names(texts: Iterable[str]) -> dict[str, str]:
     lower: set[str] = set()
     for text in texts:
         for match in _WORD.finditer(text):
-            word = match.group(0)
+            word = _POSSESSIVE.sub("", match.group(0))  # "Philadelphia’s" is Philadelphia
             if word.islower():
                 lower.add(word)
             elif word[0].isupper() and not word.isupper() and not _starts_sentence(text, match.start()):
@@ -188,15 +210,32 @@ def learn_names(texts: Iterable[str]) -> dict[str, str]:
     }
 
 
+def role_key(source: str, name: str) -> str:
+    """How `Aliases.roles` keys a name: roles are learned per article and apply to its passages only."""
+    return f"{source}\t{name}"
+
+
+def _roles_of(aliases: Aliases, source: str | None) -> dict[str, str]:
+    """Name → role, for the article `source`."""
+    roles = {}
+    for key, role in aliases.roles.items():
+        article, _, name = key.partition("\t")
+        if article == source:
+            roles[name] = role
+    return roles
+
+
 def learn_aliases(articles: Sequence[Article]) -> Aliases:
     """Acronyms from headlines and prose; descriptions from prose only (a Title-Cased headline
     makes every word look like a name), then the roles that speak, article by article."""
     prose = [text for article in articles for text in (*article.captions, *article.paragraphs)]
     descriptions = learn_descriptions(prose)
     roles = {
-        name: role
+        role_key(article.source, name): role
         for article in articles
-        for name, role in learn_roles(article.paragraphs, descriptions).items()
+        for name, role in learn_roles(
+            article.paragraphs, learn_descriptions([*article.captions, *article.paragraphs])
+        ).items()
     }
     titles = [article.title for article in articles]
     return Aliases(
@@ -225,36 +264,52 @@ def expand_acronyms(text: str, acronyms: Mapping[str, str], *, spell_out: bool =
     return f"{text} ({'; '.join(additions)})" if additions else text
 
 
-def _described(text: str, aliases: Aliases) -> list[str]:
-    """Who each name `text` mentions (by surname or whole) is, as far as the articles tell."""
+def _described(text: str, aliases: Aliases, source: str | None) -> list[str]:
+    """Who each name `text` mentions (by surname or whole) is, as far as the articles tell (roles:
+    as far as the article `source` tells)."""
+    roles = _roles_of(aliases, source)
     additions = []
-    for name in {**aliases.descriptions, **aliases.roles}:
+    for name in {**aliases.descriptions, **roles}:
         if not _mentions(text, name.split()[-1]):
             continue
         description = aliases.descriptions.get(name, name)
-        if name in aliases.roles:
-            description = f"{description}, the {aliases.roles[name]}"
+        if name in roles:
+            description = f"{description}, the {roles[name]}"
         if description not in text:
             additions.append(description)
     return additions
 
 
-def expand_aliases(text: str, aliases: Aliases) -> str:
-    """`text` with its acronyms spelled out and the descriptions of the names it mentions
-    appended, unless the text already carries them."""
-    additions = _described(text, aliases)
+def expand_aliases(text: str, aliases: Aliases, source: str | None = None) -> str:
+    """`text` (of the article `source`) with its acronyms spelled out and the descriptions of the
+    names it mentions appended, unless the text already carries them."""
+    additions = _described(text, aliases, source)
     text = expand_acronyms(text, aliases.acronyms)
     return f"{text} ({'; '.join(additions)})" if additions else text
 
 
-def expand_for_counting(text: str, aliases: Aliases) -> str:
-    """`text` as word counting (BM25) should see it: a spelled-out name also counts as its acronym
-    (see `expand_acronyms`), and a name also counts as the role it speaks as. Descriptions are left
-    out: each is already in the text of the passage that introduces the name, and copying it into
-    every later mention would make them all compete with that passage."""
+def expand_for_counting(text: str, aliases: Aliases, source: str | None = None) -> str:
+    """`text` (of the article `source`) as word counting (BM25) should see it: a spelled-out name
+    also counts as its acronym (see `expand_acronyms`), and a name also counts as the role it
+    speaks as. Descriptions are left out: each is already in the text of the passage that
+    introduces the name, and copying it into every later mention would make them all compete with
+    that passage."""
     text = expand_acronyms(text, aliases.acronyms, spell_out=False)
-    roles = [f"the {role}" for name, role in aliases.roles.items() if _mentions(text, name.split()[-1])]
+    roles = [
+        f"the {role}"
+        for name, role in _roles_of(aliases, source).items()
+        if _mentions(text, name.split()[-1])
+    ]
     return f"{text} ({'; '.join(roles)})" if roles else text
+
+
+def _one_edit(first: str, second: str) -> bool:
+    """Whether one letter inserted, deleted or replaced turns `first` into `second`."""
+    if abs(len(first) - len(second)) > 1 or first == second:
+        return False
+    start = _shared_start(first, second)
+    end = _shared_start(first[start:][::-1], second[start:][::-1])
+    return max(len(first), len(second)) - start - end <= 1
 
 
 def _shared_start(first: str, second: str) -> int:
@@ -271,7 +326,9 @@ class NameMatcher:
     """Reads a clipped or misspelt proper name in a question as the article's full one: "Philly" →
     "Philadelphia", "Kenny" → "Kenney". A question word the articles never use, longer than
     CLIPPED_MIN letters, matches the one name sharing its longest beginning, if that beginning is at
-    least CLIPPED_MIN letters and CLIPPED_SHARE of the word; a tie matches nothing."""
+    least CLIPPED_MIN letters and CLIPPED_SHARE of the word, and the word is either shorter than the
+    name without running past it (a clipping: not "trumpet" for Trump) or one letter's edit from it
+    (a misspelling: not "bronze" for Bronx); a tie matches nothing."""
 
     def __init__(self, names: Mapping[str, str], known: Callable[[str], bool]) -> None:
         self._names = names
@@ -280,7 +337,9 @@ class NameMatcher:
         for key in names:
             self._by_start.setdefault(key[:CLIPPED_MIN], []).append(key)
 
-    def _match(self, word: str) -> str | None:
+    def full_name(self, word: str) -> str | None:
+        """The name `word` is a clipped or misspelt form of, if any."""
+        word = _POSSESSIVE.sub("", word)
         key = word.lower()
         if len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names or self._known(word):
             return None
@@ -292,11 +351,13 @@ class NameMatcher:
                 best, longest = [candidate], shared
             elif shared == longest:
                 best.append(candidate)
-        if len(best) == 1 and longest >= CLIPPED_SHARE * len(key):
-            return self._names[best[0]]
-        return None
+        if len(best) != 1 or longest < CLIPPED_SHARE * len(key):
+            return None
+        name = best[0]
+        clipped = len(key) < len(name) and not key.startswith(name)
+        return self._names[name] if clipped or _one_edit(key, name) else None
 
     def expand(self, question: str) -> str:
         """`question` with the full names of the clipped ones it uses appended."""
-        found = [name for word in _WORD.findall(question) if (name := self._match(word))]
+        found = [name for word in _WORD.findall(question) if (name := self.full_name(word))]
         return f"{question} ({'; '.join(dict.fromkeys(found))})" if found else question

@@ -72,13 +72,13 @@ def plan_units(passages: list[Passage]) -> list[tuple[int, str, UnitKind]]:
 def lexical_index(passages: Sequence[Passage], aliases: Aliases) -> Bm25:
     """BM25 over the passages as word counting should see them (see
     index.aliases.expand_for_counting)."""
-    return Bm25([expand_for_counting(passage.text, aliases) for passage in passages])
+    return Bm25([expand_for_counting(passage.text, aliases, passage.source) for passage in passages])
 
 
 def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
     """What the model reads for a unit: its words with aliases spelled out (see index.aliases), and
     a caption marked as one, so "what does the photo show?" finds it."""
-    text = expand_aliases(text, aliases)
+    text = expand_aliases(text, aliases, passage.source)
     return f"Photo caption: {text}" if passage.kind == "caption" else text
 
 

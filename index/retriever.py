@@ -11,10 +11,11 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +58,8 @@ LEXICAL_CANDIDATES = 64  # passages taken from BM25 per question
 # The articles' topic, for the off-topic probe (SearchIndex.topic_probe): the words of their titles
 # and the words at least this share of the passages use.
 TOPIC_SHARE = 0.2
+TOPIC_MIN_PASSAGES = 3  # and at least this many: in a five-paragraph story one passage is 20%
+PROBE_MIN_PASSAGES = 8  # below this many passages there is too little text to tell a topic: no probe
 # A question is probed when fewer than this share of its other content words occur in any passage.
 PROBE_SEEN_SHARE = 0.5
 # The probe's floor, below NONE_BELOW: a probe is a fragment of a question, and calling an answerable
@@ -127,6 +130,30 @@ def _blas_libraries() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while any thread scores (see `_blas_libraries`). The thread count is the
+    process's, so concurrent scorers share one limit: the first sets it, the last restores it."""
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _blas_libraries().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
 class SearchIndex:
     """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages."""
 
@@ -172,7 +199,7 @@ class SearchIndex:
         """What the articles are about, as BM25 terms: their titles' words and the words at least
         TOPIC_SHARE of the passages use ("philadelphia", "ice", "city", "mayor" here)."""
         titles = " ".join(article["title"] for article in self.data.manifest.articles)
-        return frozenset(tokenize(titles)) | self._bm25.common_terms(TOPIC_SHARE)
+        return frozenset(tokenize(titles)) | self._bm25.common_terms(TOPIC_SHARE, at_least=TOPIC_MIN_PASSAGES)
 
     def topic_probe(self, question: str) -> str | None:
         """The question without its topic words ("Who founded the city of Philadelphia?" → "Who
@@ -180,8 +207,10 @@ class SearchIndex:
         a question may match only by naming the topic, so the rest must be relevant on its own
         (`relevance` of its embedding ≥ PROBE_NONE_BELOW). None when there is nothing to probe: no topic
         word, no other content word, or a passage uses one of them (that is evidence of its own)."""
+        if self.passage_count < PROBE_MIN_PASSAGES:
+            return None
         words = _WORD.findall(question)
-        rest = [word for word in words if not set(tokenize(word)) & self._topic_terms]
+        rest = [word for word in words if not self._is_topic(word)]
         terms = [term for word in rest for term in tokenize(word)]
         if len(rest) == len(words) or not terms:
             return None
@@ -189,12 +218,19 @@ class SearchIndex:
             return None
         return " ".join(rest)
 
+    def _is_topic(self, word: str) -> bool:
+        """Whether `word` names the topic, also as a clipped name ("philly" for Philadelphia)."""
+        if set(tokenize(word)) & self._topic_terms:
+            return True
+        name = self._names.full_name(word)
+        return name is not None and bool(set(tokenize(name)) & self._topic_terms)
+
     def relevance(self, vectors: np.ndarray) -> np.ndarray:
         """Per row of `vectors`, the best cosine to any passage or sentence (what NONE_BELOW is
         calibrated on), from one FAISS search; -1 where nothing is near."""
         nearest = nearest_rows(self._faiss, vectors, min(DENSE_CANDIDATES, self._faiss.ntotal))
         best = np.full(len(vectors), -1.0)
-        with _blas_libraries().limit(limits=1, user_api="blas"):
+        with _one_blas_thread():
             for number, rows in enumerate(nearest):
                 rows = rows[rows >= 0]
                 rows = rows[~self._is_clause[rows]]
@@ -232,7 +268,7 @@ class SearchIndex:
         units = int(self._rank_sizes[candidates.any(axis=0)].sum())
         group = max(1, UNIT_SCORES_PER_GROUP // max(1, units))
         results: list[tuple[Confidence, list[Hit]]] = []
-        with _blas_libraries().limit(limits=1, user_api="blas"):
+        with _one_blas_thread():
             for first in range(0, len(questions), group):
                 part = slice(first, first + group)
                 results += self._rank(

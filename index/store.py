@@ -173,7 +173,7 @@ def _write_jsonl(path: Path, rows: Iterable[Any]) -> np.ndarray:
     return starts
 
 
-PARSED_ROWS_KEPT = 1 << 16
+PARSED_ROWS_KEPT = 4096  # a few MB of passages: what answers keep reading
 
 
 class JsonLines(Sequence[Row]):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from index.lexical import Bm25
-from index.retriever import Retriever
+from index.retriever import PROBE_MIN_PASSAGES, Retriever
 from index.settings import IndexSettings
 from index.startup import open_retriever
 from tests.fakes import FakeEmbedder
@@ -29,6 +29,12 @@ The library's books will move to the main branch on Elm Street.
 Readers in Springfield protested outside the library on Tuesday.
 
 The branch opened in 1962 and was renovated in 1998.
+
+Staff at the branch will be offered jobs at other libraries.
+
+The main branch is open seven days a week.
+
+A farewell event for the downtown branch is planned for December.
 """
 
 
@@ -100,6 +106,22 @@ def test_a_paraphrase_whose_rest_is_relevant_keeps_its_passages(springfield: Ret
     assert "budget director Tom Reyes" in answer.hits[0].passage.text
 
 
+def test_a_clipped_name_of_the_topic_counts_as_the_topic(springfield: Retriever):
+    assert springfield._index.topic_probe("Who founded Springf?") == "Who founded"
+
+
+def test_a_short_article_is_not_probed(tmp_path: Path):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "short.txt").write_text("\n\n".join(ARTICLE.split("\n\n")[:4]))
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+    retriever, _ = open_retriever(settings, SynonymEmbedder())
+
+    # three passages: every word would be "the topic", and every question probed down to nothing
+    assert retriever._index.passage_count < PROBE_MIN_PASSAGES
+    assert retriever._index.topic_probe("Who founded Springfield?") is None
+
+
 def test_common_terms_are_those_in_at_least_a_share_of_documents():
     bm25 = Bm25(["the city said", "the city mayor", "a mayor spoke", "rain fell"])
 
@@ -107,3 +129,4 @@ def test_common_terms_are_those_in_at_least_a_share_of_documents():
     assert bm25.document_frequency("snow") == 0
     assert bm25.common_terms(0.5) == {"citi", "mayor"}
     assert bm25.common_terms(0.25) == {"citi", "mayor", "said", "spoke", "rain", "fell"}
+    assert bm25.common_terms(0.25, at_least=2) == {"citi", "mayor"}
