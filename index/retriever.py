@@ -11,11 +11,10 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -130,30 +129,6 @@ def _blas_libraries() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter: Any = None
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """BLAS on one thread while any thread scores (see `_blas_libraries`). The thread count is the
-    process's, so concurrent scorers share one limit: the first sets it, the last restores it."""
-    global _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = _blas_libraries().limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
 class SearchIndex:
     """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages."""
 
@@ -230,7 +205,7 @@ class SearchIndex:
         calibrated on), from one FAISS search; -1 where nothing is near."""
         nearest = nearest_rows(self._faiss, vectors, min(DENSE_CANDIDATES, self._faiss.ntotal))
         best = np.full(len(vectors), -1.0)
-        with _one_blas_thread():
+        with _blas_libraries().limit(limits=1, user_api="blas"):
             for number, rows in enumerate(nearest):
                 rows = rows[rows >= 0]
                 rows = rows[~self._is_clause[rows]]
@@ -268,7 +243,7 @@ class SearchIndex:
         units = int(self._rank_sizes[candidates.any(axis=0)].sum())
         group = max(1, UNIT_SCORES_PER_GROUP // max(1, units))
         results: list[tuple[Confidence, list[Hit]]] = []
-        with _one_blas_thread():
+        with _blas_libraries().limit(limits=1, user_api="blas"):
             for first in range(0, len(questions), group):
                 part = slice(first, first + group)
                 results += self._rank(

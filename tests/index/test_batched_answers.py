@@ -7,7 +7,6 @@ them before."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,35 +99,3 @@ def test_equal_scores_are_not_spread_by_rounding_in_any_batch_layout():
     mask[1, ::3] = True
 
     assert not _zscores(values, mask).any()
-
-
-def test_overlapping_scorers_leave_the_blas_thread_counts_as_they_found_them():
-    """Two threads scoring at once, the first finishing while the second still scores: the limit is
-    set once and restored once, by the last to leave (not by the first, under the second's feet)."""
-    from index.retriever import _blas_libraries, _one_blas_thread
-
-    def blas_threads() -> list[int]:
-        return [lib["num_threads"] for lib in _blas_libraries().info() if lib["user_api"] == "blas"]
-
-    before = blas_threads()
-    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
-
-    def scorer_a() -> None:
-        with _one_blas_thread():
-            a_inside.set()
-            b_inside.wait(5)
-        a_left.set()
-
-    def scorer_b() -> None:
-        a_inside.wait(5)
-        with _one_blas_thread():
-            b_inside.set()
-            a_left.wait(5)
-
-    threads = [threading.Thread(target=scorer_a), threading.Thread(target=scorer_b)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-
-    assert blas_threads() == before
