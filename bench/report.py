@@ -278,8 +278,13 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     parts += [
         "\n## 3. Restart with a current index\n",
         "Fresh subprocesses (`python -m bench.cold_start`), times from spawn; "
-        f"medians of {cold[NAIVE]['runs']} runs each. "
-        "Nothing is re-embedded: the index on disk is current.\n",
+        f"medians of {cold[NAIVE]['runs']} runs each"
+        + (
+            f" ({results['cold_start_synthetic']['runs']} for the synthetic corpus). "
+            if "cold_start_synthetic" in results
+            else ". "
+        )
+        + "Nothing is re-embedded: the index on disk is current.\n",
         _table(
             [
                 "start",
