@@ -159,21 +159,9 @@ class SentenceTransformerEmbedder:
         self.model_path = path
         self._lock = threading.Lock()
         self._batch_size = batch_size
-        self._identity = identity
-        self._dimension = int(self._model.get_embedding_dimension())
-        self._max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
-
-    @property
-    def identity(self) -> str:
-        return self._identity
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
+        self.identity = identity
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, special tokens excluded."""
@@ -182,7 +170,7 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
                 list(texts),

@@ -215,23 +215,11 @@ class OnnxEmbedder:
         self._inputs = {item.name for item in self._session.get_inputs()}
         self._lock = threading.Lock()
         self._batch_size = batch_size
-        self._identity = identity
+        self.identity = identity
         self.model_path = model_path
-        self._dimension = shape.dimension or int(self._session.get_outputs()[0].shape[-1])
-        self._max_tokens = shape.max_seq_length - 2  # [CLS] and [SEP]
+        self.dimension = shape.dimension or int(self._session.get_outputs()[0].shape[-1])
+        self.max_tokens = shape.max_seq_length - 2  # [CLS] and [SEP]
         self.onnx_path = onnx_path
-
-    @property
-    def identity(self) -> str:
-        return self._identity
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, special tokens excluded (as sentence-transformers counts)."""
@@ -239,7 +227,7 @@ class OnnxEmbedder:
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))

@@ -28,23 +28,11 @@ class FakeEmbedder:
     """
 
     def __init__(self, *, dimension: int = 512, max_tokens: int = 40, name: str = "fake-hashing") -> None:
-        self._dimension = dimension
-        self._max_tokens = max_tokens
-        self._identity = f"{name}@{dimension}"
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.identity = f"{name}@{dimension}"
         self.embedded = 0
         self.batches: list[list[str]] = []
-
-    @property
-    def identity(self) -> str:
-        return self._identity
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def count_tokens(self, text: str) -> int:
         """Words stand in for word-piece tokens."""
@@ -52,12 +40,12 @@ class FakeEmbedder:
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """One unit-length float32 row per text."""
-        rows = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in zip(rows, texts, strict=True):
             words = [w for w in _TOKEN.findall(text.lower()) if w not in _FUNCTION_WORDS]
             for word in words or ["<no words>"]:  # the real model never returns a zero vector either
                 digest = hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-                row[int.from_bytes(digest, "little") % self._dimension] += 1.0
+                row[int.from_bytes(digest, "little") % self.dimension] += 1.0
             row /= np.linalg.norm(row)
         self.embedded += len(texts)
         self.batches.append(list(texts))
