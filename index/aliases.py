@@ -341,11 +341,14 @@ class NameMatcher:
         """The name `word` is a clipped or misspelt form of, if any."""
         word = _POSSESSIVE.sub("", word)
         key = word.lower()
-        if len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names or self._known(word):
+        candidates = self._by_start.get(key[:CLIPPED_MIN], ())
+        if not candidates or len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names:
+            return None
+        if self._known(word):  # stems the word: only asked of words that begin like a name
             return None
         best: list[str] = []
         longest = 0
-        for candidate in self._by_start.get(key[:CLIPPED_MIN], ()):
+        for candidate in candidates:
             shared = _shared_start(key, candidate)
             if shared > longest:
                 best, longest = [candidate], shared

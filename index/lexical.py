@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # a word, with its apostrophe ("Kenney's")
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has
@@ -34,7 +34,7 @@ def _stemmer():
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words ("arrests" → "arrest"), stopwords dropped."""
-    words = [word for word in _TOKEN.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
+    words = [word for word in WORD.findall(text.lower().replace("’", "'")) if word not in STOPWORDS]
     return [stem[:6] for stem in _stemmer().stemWords(words)]
 
 

@@ -22,7 +22,7 @@ from index.aliases import Aliases, NameMatcher, expand_acronyms
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.embedding import Embedder
-from index.lexical import tokenize
+from index.lexical import WORD, tokenize
 from index.settings import IndexSettings
 from index.store import IndexData
 from index.token_match import TokenMatcher
@@ -68,7 +68,6 @@ PROBE_NONE_BELOW = 0.15
 UNIT_SCORES_PER_GROUP = 1 << 16  # at most this many question × unit cosines in one batched product
 
 _WHITESPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 def normalize_question(raw: str) -> tuple[str, str | None]:
@@ -136,9 +135,8 @@ class SearchIndex:
         self.data = data
         self._faiss = data.search_index if data.search_index is not None else build_vector_index(data.vectors)
         self._owners = data.units.passage
-        aliases = Aliases(**data.manifest.aliases)
-        self._acronyms = aliases.acronyms
-        self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, aliases)
+        self._aliases = Aliases(**data.manifest.aliases)
+        self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, self._aliases)
         # Per passage, the rows of its units in order (the passage's own vector first): all of them
         # rank it; passage and sentence vectors (not clauses, whose short texts score higher against
         # anything) calibrate the confidence; sentences (or the passage, if it is one sentence) pick
@@ -158,16 +156,16 @@ class SearchIndex:
         def known(word: str) -> bool:
             return any(self._bm25.document_frequency(term) for term in tokenize(word))
 
-        return NameMatcher(Aliases(**self.data.manifest.aliases).names, known)
+        return NameMatcher(self._aliases.names, known)
 
     def question_text(self, question: str) -> str:
         """The question as the model should read it: acronyms spelled out, clipped names in full."""
-        return expand_acronyms(self._names.expand(question), self._acronyms)
+        return expand_acronyms(self._names.expand(question), self._aliases.acronyms)
 
     def _lexical_text(self, text: str) -> str:
         """A question as BM25 should count it: a spelled-out name also counts as its acronym, a
         clipped name as the full one."""
-        return expand_acronyms(self._names.expand(text), self._acronyms, spell_out=False)
+        return expand_acronyms(self._names.expand(text), self._aliases.acronyms, spell_out=False)
 
     @cached_property
     def _topic_terms(self) -> frozenset[str]:
@@ -184,7 +182,7 @@ class SearchIndex:
         word, no other content word, or a passage uses one of them (that is evidence of its own)."""
         if self.passage_count < PROBE_MIN_PASSAGES:
             return None
-        words = _WORD.findall(question)
+        words = WORD.findall(question)
         rest = [word for word in words if not self._is_topic(word)]
         terms = [term for word in rest for term in tokenize(word)]
         if len(rest) == len(words) or not terms:
