@@ -229,14 +229,14 @@ def learn_aliases(articles: Sequence[Article]) -> Aliases:
     """Acronyms from headlines and prose; descriptions from prose only (a Title-Cased headline
     makes every word look like a name), then the roles that speak, article by article."""
     prose = [text for article in articles for text in (*article.captions, *article.paragraphs)]
-    descriptions = learn_descriptions(prose)
-    roles = {
-        role_key(article.source, name): role
-        for article in articles
-        for name, role in learn_roles(
-            article.paragraphs, learn_descriptions([*article.captions, *article.paragraphs])
-        ).items()
-    }
+    descriptions: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    for article in articles:
+        own = learn_descriptions([*article.captions, *article.paragraphs])
+        for name, description in own.items():
+            descriptions.setdefault(name, description)  # the first article's wins, as within one
+        for name, role in learn_roles(article.paragraphs, own).items():
+            roles[role_key(article.source, name)] = role
     titles = [article.title for article in articles]
     return Aliases(
         acronyms=learn_acronyms([*titles, *prose]),
