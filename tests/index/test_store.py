@@ -6,10 +6,13 @@ import dataclasses
 import io
 import json
 import os
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+import xxhash
 
 from index import store
 from index.articles import load_articles
@@ -297,4 +300,52 @@ def test_a_broken_file_with_a_matching_checksum_is_still_unavailable(
     manifest_path.write_text(json.dumps(manifest))
 
     with pytest.raises(IndexUnavailable, match="unreadable"):
+        store.load()
+
+
+def rewrite_checksums(directory: Path, make: Callable[[bytes], str]) -> None:
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["checksums"] = {name: make((directory / name).read_bytes()) for name in manifest["checksums"]}
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_every_file_gets_an_xxh3_checksum_of_its_bytes(settings: IndexSettings):
+    IndexStore(settings.index_dir).save(build(settings))
+
+    checksums = json.loads((settings.index_dir / "manifest.json").read_text())["checksums"]
+
+    for name, recorded in checksums.items():
+        digest = xxhash.xxh3_64((settings.index_dir / name).read_bytes()).hexdigest()
+        assert recorded == f"xxh3_64:{digest}" == checksum((settings.index_dir / name).read_bytes())
+
+
+def crc32(data: bytes) -> str:
+    return f"crc32:{zlib.crc32(data):08x}"
+
+
+def test_an_index_saved_with_crc32_checksums_is_still_served_and_still_checked(settings: IndexSettings):
+    """Indexes written before the checksum changed need no rebuild, and keep their protection."""
+    data = build(settings)
+    store = IndexStore(settings.index_dir)
+    store.save(data)
+    rewrite_checksums(settings.index_dir, crc32)
+
+    assert_same_index(store.load(), data)
+
+    vectors = settings.index_dir / "vectors.npy"
+    damaged = bytearray(vectors.read_bytes())
+    damaged[-1] ^= 1
+    vectors.write_bytes(bytes(damaged))
+    with pytest.raises(IndexUnavailable, match=r"vectors\.npy does not match the manifest's checksum"):
+        store.load()
+
+
+@pytest.mark.parametrize("recorded", ["sha512:00", "", "0123abcd"])
+def test_a_checksum_of_an_unknown_kind_makes_the_index_unavailable(settings: IndexSettings, recorded: str):
+    store = IndexStore(settings.index_dir)
+    store.save(build(settings))
+    rewrite_checksums(settings.index_dir, lambda _: recorded)
+
+    with pytest.raises(IndexUnavailable, match="unknown checksum"):
         store.load()
