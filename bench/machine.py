@@ -15,6 +15,7 @@ PACKAGES = (
     "tokenizers",
     "faiss-cpu",
     "numpy",
+    "xxhash",
 )
 
 
