@@ -183,6 +183,8 @@ class SearchIndex:
         if self.passage_count < PROBE_MIN_PASSAGES:
             return None
         words = WORD.findall(question)
+        if any(term in self._headline_terms for word in words for term in tokenize(word)):
+            return None  # it asks about what the headline says, not only about whom it names
         rest = [word for word in words if not self._is_topic(word)]
         terms = [term for word in rest for term in tokenize(word)]
         if len(rest) == len(words) or not terms:
@@ -190,6 +192,16 @@ class SearchIndex:
         if sum(self._bm25.document_frequency(term) > 0 for term in terms) >= PROBE_SEEN_SHARE * len(terms):
             return None
         return " ".join(rest)
+
+    @cached_property
+    def _headline_terms(self) -> frozenset[str]:
+        """The titles' words that are not names ("stop", "arrest", "data" here, not "philadelphia" or
+        "ice"): a question using one asks about the story itself, so it is never probed."""
+        titles = [article["title"] for article in self.data.manifest.articles]
+        names = [*self._aliases.names.values(), *self._aliases.acronyms]
+        capitals = [word for title in titles for word in WORD.findall(title) if word.isupper()]
+        names += [word for word in capitals if len(word) > 1]  # an acronym in a title-case title
+        return frozenset(tokenize(" ".join(titles))) - frozenset(tokenize(" ".join(names)))
 
     def _is_topic(self, word: str) -> bool:
         """Whether `word` names the topic, also as a clipped name ("philly" for Philadelphia)."""

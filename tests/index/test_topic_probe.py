@@ -60,10 +60,14 @@ def springfield(tmp_path: Path) -> Retriever:
     ("question", "probe"),
     [
         ("Who founded Springfield?", "Who founded"),  # the topic, then words no passage uses
-        ("What is the library's accountant worried about?", "What is the accountant worried about"),
-        ("Which year was the library renovated?", None),  # passages use most of the rest: evidence enough
-        ("How many books does the library hold?", "How many books does the hold"),  # one word of three
-        ("Springfield library?", None),  # nothing but the topic: a question about the topic itself
+        ("What is Springfield's accountant worried about?", "What is accountant worried about"),
+        ("Which year was Springfield renovated?", None),  # passages use most of the rest: evidence enough
+        ("How many books does Springfield hold?", "How many books does hold"),  # one word of three
+        ("Springfield?", None),  # nothing but the topic: a question about the topic itself
+        # a word of the headline that is not a name: a question about the story, never probed
+        ("What is the library's accountant worried about?", None),
+        ("Who visits the downtown branch?", None),
+        ("Springfield library?", None),
         ("How do I bake sourdough bread?", None),  # no topic word: the plain cosine floor decides
         ("", None),
     ],
@@ -85,22 +89,37 @@ def test_a_question_whose_first_passage_uses_a_probe_word_is_not_probed(
     index = springfield._index
     # every probe that runs fails: only the questions that skip the probe keep their passages
     monkeypatch.setattr(index, "relevance", lambda vectors: np.zeros(len(vectors)))
-    question = "How many books does the library hold?"
+    question = "Did Springfield readers chant slogans?"
     assert index.topic_probe(question) is not None
 
     answer = springfield.ask(question)
 
-    # "books" is in the first passage: evidence enough, no probe
+    # "readers" is in the first passage: evidence enough, no probe
     assert answer.confidence == "low"
-    assert "books will move" in answer.hits[0].passage.text
+    assert "Readers in Springfield protested" in answer.hits[0].passage.text
     assert springfield.ask("Who founded Springfield?").confidence == "none"
 
 
 def test_a_paraphrase_whose_rest_is_relevant_keeps_its_passages(springfield: Retriever):
-    question = "What is the library's accountant worried about?"
+    question = "What is Springfield's accountant worried about?"
     assert springfield._index.topic_probe(question) is not None  # the probe does run
 
     answer = springfield.ask(question)
+
+    assert answer.confidence == "low"
+    assert "budget director Tom Reyes" in answer.hits[0].passage.text
+
+
+def test_a_question_using_the_headline_keeps_its_passages_whatever_a_probe_would_say(
+    springfield: Retriever, monkeypatch: pytest.MonkeyPatch
+):
+    """ "library" is a word of the headline, not a name: the question is about the story, so it keeps
+    its passages even where every probe would fail. (Probed, a question stripped of the headline's
+    words, "what kind of people has ICE been arresting using the data" → "what kind of people has been
+    using the", scored as not covered.)"""
+    monkeypatch.setattr(springfield._index, "relevance", lambda vectors: np.zeros(len(vectors)))
+
+    answer = springfield.ask("What is the library's accountant worried about?")
 
     assert answer.confidence == "low"
     assert "budget director Tom Reyes" in answer.hits[0].passage.text
