@@ -63,7 +63,7 @@ PROBE_MIN_PASSAGES = 8  # below this many passages there is too little text to t
 PROBE_SEEN_SHARE = 0.5
 # The probe's floor, below NONE_BELOW: a probe is a fragment of a question, and calling an answerable
 # question "not covered" is worse than calling an off-topic one "low". Off-topic probes scored ≤ 0.12
-# on dev, answerable ones ≥ 0.177 over dev, team and blind sets (docs/retrieval.md).
+# on dev, answerable ones ≥ 0.177 over the question sets in tests/data (docs/retrieval.md).
 PROBE_NONE_BELOW = 0.15
 UNIT_SCORES_PER_GROUP = 1 << 16  # at most this many question × unit cosines in one batched product
 
