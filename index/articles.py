@@ -112,11 +112,17 @@ def article_files(directory: Path) -> list[Path]:
         raise ArticleError(f"ARTICLES_DIR {str(directory)!r} does not exist")
     if not directory.is_dir():
         raise ArticleError(f"ARTICLES_DIR {str(directory)!r} is not a directory")
-    files = sorted(
-        path
-        for path in directory.iterdir()
-        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file() and not path.name.startswith(".")
-    )
+    # scandir: a directory entry knows whether it is a file without a stat call per name (a start
+    # checks every article this way, docs/benchmarks.md "Restarts")
+    with os.scandir(directory) as entries:
+        names = sorted(
+            entry.name
+            for entry in entries
+            if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
+            and not entry.name.startswith(".")
+            and entry.is_file()
+        )
+    files = [directory / name for name in names]
     if not files:
         raise ArticleError(
             f"ARTICLES_DIR {str(directory)!r} has no article files (.txt or .md); put one there"
