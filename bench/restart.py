@@ -55,16 +55,23 @@ def cold_start(settings: IndexSettings, backend: str, runs: int) -> dict[str, An
         if out.returncode != 0:
             raise RuntimeError(f"the cold-start child failed:\n{out.stderr[-3000:]}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    marks = {name: median([r["marks"][name] for r in results]) for name in results[0]["marks"]}
+    # Each step's median is the median of its own durations, not a difference of medians (runs slow in
+    # one step and fast in another would otherwise shift a step's figure).
+    steps = ("interpreter", "imports", "model", "index")
+    durations = {
+        step: median([r["marks"][step] - (r["marks"][before] if before else 0.0) for r in results])
+        for before, step in zip((None, *steps), steps, strict=False)
+    }
     memory = {name: median([r["memory_mb"][name] for r in results]) for name in results[0]["memory_mb"]}
     return {
         "runs": runs,
-        "interpreter_s": marks["interpreter"],
-        "imports_s": marks["imports"] - marks["interpreter"],
-        "model_s": marks["model"] - marks["imports"],
-        "index_s": marks["index"] - marks["model"],
-        "ready_s": marks["index"],
-        "first_answer_s": marks["answer"],
+        "interpreter_s": durations["interpreter"],
+        "imports_s": durations["imports"],
+        "model_s": durations["model"],
+        "index_s": durations["index"],
+        "index_s_runs": [r["marks"]["index"] - r["marks"]["model"] for r in results],
+        "ready_s": median([r["marks"]["index"] for r in results]),
+        "first_answer_s": median([r["marks"]["answer"] for r in results]),
         "rss_mb": memory,
         "peak_mb": median([r["peak_mb"] for r in results]),
         "torch_imported": any(r["torch_imported"] for r in results),
