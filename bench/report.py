@@ -243,8 +243,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     parts += [
         "\n## 2. Questions arriving together\n",
         f"Backend {tp['backend']}. Each asker is a closed loop (asks, awaits, asks again) through "
-        "`index.batching.AnswerBatcher`; the askers of one turn ask different questions (the dev set "
-        "and the team paraphrases together), so no batch holds a question twice; medians of 3 runs. Raw "
+        "`index.batching.AnswerBatcher`; the askers of one turn ask different questions (from the question "
+        "sets in tests/data), so no batch holds a question twice; medians of 3 runs. Raw "
         "batched encode: one `embed` call of 64 distinct questions, "
         f"{tp['raw_encode_per_s']:.0f} q/s. One at a time: `Retriever.ask` over the same 64, "
         f"{tp['one_at_a_time_per_s']:.0f} q/s; 64 at once through two worker threads without batching "
