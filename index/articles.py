@@ -106,6 +106,15 @@ def read_article(path: Path) -> Article:
     )
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether a directory entry is a file, following symlinks; False for a symlink loop, as for a
+    broken link (DirEntry.is_file raises where Path.is_file says False)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def article_files(directory: Path) -> list[Path]:
     """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
     if not directory.exists():
@@ -120,7 +129,7 @@ def article_files(directory: Path) -> list[Path]:
             for entry in entries
             if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
             and not entry.name.startswith(".")
-            and entry.is_file()
+            and _is_file(entry)
         )
     files = [directory / name for name in names]
     if not files:

@@ -16,8 +16,8 @@
 
 A build is written to a temporary directory beside INDEX_DIR and renamed into place, so a crash
 mid-build leaves the previous index as it was. No pickle anywhere. Every file is checked against its
-checksum before it is parsed: XXH3-64, which detects corruption (not tampering) at about ten times
-the speed of CRC-32 and twenty times that of sha256 here (docs/benchmarks.md, "Restarts"). Indexes
+checksum before it is parsed: XXH3-64, which detects corruption (not tampering) about ten times as
+fast as CRC-32 and fifteen times as fast as sha256 here (docs/benchmarks.md, "Restarts"). Indexes
 saved with CRC-32 checksums by earlier versions (same schema) are still verified and served.
 
 Loading parses no JSON line: search needs only the arrays, and an answer's few passages and units are

@@ -123,6 +123,19 @@ def test_an_empty_directory_or_one_without_txt_or_md_files_says_what_to_put_ther
         load_articles(tmp_path)
 
 
+def test_only_files_named_txt_or_md_are_articles_and_odd_entries_are_passed_over(tmp_path: Path):
+    (tmp_path / "b-story.TXT").write_text(PROSE)
+    (tmp_path / "a-story.md").write_text(PROSE)
+    (tmp_path / "folder.txt").mkdir()
+    (tmp_path / "broken.txt").symlink_to(tmp_path / "missing.txt")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")  # resolving it fails (ELOOP)
+    (tmp_path / "linked.txt").symlink_to(tmp_path / "a-story.md")
+
+    names = [path.name for path in articles_module.article_files(tmp_path)]
+
+    assert names == ["a-story.md", "b-story.TXT", "linked.txt"]
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
