@@ -188,8 +188,8 @@ class SearchIndex:
         if self.passage_count < PROBE_MIN_PASSAGES:
             return None
         words = WORD.findall(question)
-        terms = {term for word in words for term in tokenize(word)}
-        if sum(bool(headline & terms) for headline in self._headline_words) >= HEADLINE_WORDS_ASKED:
+        asked = {term for word in words for term in tokenize(word)}
+        if sum(bool(headline & asked) for headline in self._headline_words) >= HEADLINE_WORDS_ASKED:
             return None  # it restates the headline: a question about the story, not only about whom it names
         rest = [word for word in words if not self._is_topic(word)]
         terms = [term for word in rest for term in tokenize(word)]
@@ -209,7 +209,7 @@ class SearchIndex:
         names += [word for word in capitals if len(word) > 1]  # an acronym in a title-case title
         name_terms = frozenset(tokenize(" ".join(names)))
         words = {frozenset(tokenize(word)) for title in titles for word in _TITLE_WORD.findall(title)}
-        return tuple(word - name_terms for word in words if word - name_terms)
+        return tuple(terms for word in words if (terms := word - name_terms))
 
     def _is_topic(self, word: str) -> bool:
         """Whether `word` names the topic, also as a clipped name ("philly" for Philadelphia)."""

@@ -75,13 +75,12 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     """Why `data` no longer matches the articles and model (None when it still does)."""
     if data.manifest.model != embedder.identity:
         return f"the model changed ({data.manifest.model} → {embedder.identity})"
-    articles = {article["source"]: article for article in data.manifest.articles}
-    built = {source: article["digest"] for source, article in articles.items()}
+    built = {article["source"]: article for article in data.manifest.articles}
     current: dict[str, str] = {}
     for path in article_files(settings.articles_dir):
         # Only files the index holds need their bytes compared (a skipped file may be gigabytes).
-        current[path.name] = _current_digest(path, articles[path.name]) if path.name in built else ""
-    changed = sorted(name for name in current if name in built and current[name] != built[name])
+        current[path.name] = _current_digest(path, built[path.name]) if path.name in built else ""
+    changed = sorted(name for name in current if name in built and current[name] != built[name]["digest"])
     # A file the build skipped (empty, not UTF-8...) is not in the manifest; it is only news when
     # it has become readable, else every start would rebuild for it.
     added = sorted(name for name in current.keys() - built.keys() if _usable(settings.articles_dir / name))

@@ -88,11 +88,16 @@ def configure(index: Any) -> Any:
     return index
 
 
-def describe(index: Any) -> str:
-    """A short name of the index type, for logs and the benchmark."""
+def _ivf(index: Any) -> Any:
+    """The IVF part of a FAISS index, or None (an exact index)."""
     import faiss
 
-    ivf = None if isinstance(index, ExactIndex) else faiss.try_extract_index_ivf(index)
+    return None if isinstance(index, ExactIndex) else faiss.try_extract_index_ivf(index)
+
+
+def describe(index: Any) -> str:
+    """A short name of the index type, for logs and the benchmark."""
+    ivf = _ivf(index)
     if ivf is None:
         return "flat (exact)"
     return f"IVF{ivf.nlist},{IVF_ENCODING} nprobe={ivf.nprobe}"
@@ -100,9 +105,7 @@ def describe(index: Any) -> str:
 
 def _scanned_per_query(index: Any) -> float:
     """About how many vectors one query is compared with: all of them, or its IVF lists' share."""
-    import faiss
-
-    ivf = None if isinstance(index, ExactIndex) else faiss.try_extract_index_ivf(index)
+    ivf = _ivf(index)
     return index.ntotal if ivf is None else index.ntotal * ivf.nprobe / ivf.nlist
 
 
