@@ -129,30 +129,36 @@ def test_things_that_speak_are_not_roles(role: str):
     assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
 
 
-def test_the_listener_of_told_is_not_a_speaker():
-    paragraphs = [
-        "The museum will reopen in May, Carl Berg told the newspaper.",
-        '"We are ready," Dana Hill said.',
-        "Berg told the newspaper tickets are cheap.",
-    ]
-    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
-
-
-def test_pronouns_and_sentence_openers_are_not_speakers():
-    paragraphs = [
-        "The museum will reopen in May, the director announced.",
-        "He said the doors open at nine. The Director said so.",
-        "The director said tickets go on sale soon.",
-    ]
-    assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
-
-
-def test_a_one_word_speaker_is_not_a_person_to_tie_a_role_to():
-    paragraphs = [
-        "The museum will reopen in May, the director announced.",
-        '"It is about time," Greenfront said.',
-        "The director said tickets go on sale soon.",
-    ]
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        pytest.param(
+            [
+                "The museum will reopen in May, Carl Berg told the newspaper.",
+                '"We are ready," Dana Hill said.',
+                "Berg told the newspaper tickets are cheap.",
+            ],
+            id="the-listener-of-told-is-not-a-speaker",
+        ),
+        pytest.param(
+            [
+                "The museum will reopen in May, the director announced.",
+                "He said the doors open at nine. The Director said so.",
+                "The director said tickets go on sale soon.",
+            ],
+            id="pronouns-and-sentence-openers-are-not-speakers",
+        ),
+        pytest.param(
+            [
+                "The museum will reopen in May, the director announced.",
+                '"It is about time," Greenfront said.',
+                "The director said tickets go on sale soon.",
+            ],
+            id="a-one-word-speaker-is-not-a-person-to-tie-a-role-to",
+        ),
+    ],
+)
+def test_no_role_is_tied_to_what_is_not_a_person_speaking(paragraphs: list[str]):
     assert learn_roles(paragraphs, learn_descriptions(paragraphs)) == {}
 
 
