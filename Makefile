@@ -37,7 +37,7 @@ reindex: $(VENV)/.runtime
 	$(PY) run_bot.py reindex
 
 eval: $(VENV)/.runtime
-	$(PY) run_bot.py eval tests/data/dev.jsonl
+	$(PY) run_bot.py eval data/benchmark/news/philadelphia/dev.jsonl
 
 bench: $(VENV)/.dev
 	$(PY) run_bot.py bench

@@ -21,6 +21,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 log = logging.getLogger("run_bot")
+REPO = Path(__file__).resolve().parent
 
 TERMINAL_BANNER = (
     "Terminal mode (no DISCORD_TOKEN set): type a question about the article, Ctrl-D to quit. "
@@ -114,10 +115,12 @@ def _reindex(_: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.path.is_dir():
+        return _eval_benchmark(args)
     from index.evaluation import load_questions, score
 
     try:
-        questions = load_questions(args.file)
+        questions = load_questions(args.path)
     except (OSError, ValueError) as error:
         sys.exit(f"error: {error}")
     retriever = _open_retriever()
@@ -126,6 +129,56 @@ def _eval(args: argparse.Namespace) -> int:
     print(report.table())
     if args.verbose:
         print("\n".join(["", *report.misses]))
+    return 0
+
+
+def _examine_benchmark(root: Path, only: list[str]):
+    """Every question of the benchmark at `root`, examined (index.fitting.examine)."""
+    from index.benchmark import load_benchmark
+    from index.embedding import ModelError
+    from index.fitting import examine
+    from index.settings import IndexSettings
+    from index.startup import load_embedder
+
+    settings = IndexSettings.from_env()
+    try:
+        cases = load_benchmark(root, only)
+        embedder = load_embedder(settings)
+        return examine(cases, embedder, settings.index_dir.parent / "benchmark")
+    except (ValueError, ModelError) as error:
+        sys.exit(f"error: {error}")
+
+
+def _eval_benchmark(args: argparse.Namespace) -> int:
+    from index.evaluation import report_table
+    from index.fitting import cross_validate, report_rows
+
+    examples = _examine_benchmark(args.path, args.only)
+    try:
+        results = cross_validate(examples, args.folds)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+    rows = report_rows(results)
+    print(f"cross-validated by article ({min(args.folds, len({e.case for e in examples}))} folds):")
+    print(report_table(rows))
+    if args.verbose:
+        for name, report in rows[:-1]:
+            if report.misses and not name.startswith("all "):
+                print("\n".join(["", f"{name}:", *report.misses]))
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from index.fitting import fit_scorer
+
+    examples = _examine_benchmark(args.benchmark, [])
+    scorer = fit_scorer(examples, {"benchmark": os.path.relpath(args.benchmark, REPO)})
+    scorer.save(args.out)
+    print(
+        f"wrote {args.out}: fitted on {scorer.about['questions']} questions of "
+        f"{len(scorer.about['cases'])} articles; high from {scorer.high_from:.3f}, "
+        f"none below {scorer.none_below:.3f}"
+    )
     return 0
 
 
@@ -149,6 +202,16 @@ def _bench(args: argparse.Namespace) -> int:
     write_docs(results, Path(__file__).resolve().parent / "bench" / "template.md", docs / "benchmarks.md")
     print(f"wrote {docs / 'benchmarks.md'}, its plots and benchmarks.json")
     return 0
+
+
+def _folds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("must be at least 2")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -179,11 +242,30 @@ def build_parser() -> argparse.ArgumentParser:
     reindex = commands.add_parser("reindex", help=about, description=about)
     reindex.set_defaults(handler=_reindex)
 
-    about = "retrieval quality on a JSONL question set"
+    about = (
+        "retrieval quality: on a JSONL question set (the index of ARTICLES_DIR, the shipped scorer), "
+        "or on a benchmark folder (each article indexed alone, cross-validated by article)"
+    )
     evaluate = commands.add_parser("eval", help=about, description=about)
-    evaluate.add_argument("file", type=Path, help="questions, e.g. tests/data/dev.jsonl")
+    evaluate.add_argument(
+        "path", type=Path, help="questions (e.g. data/benchmark/news/philadelphia/dev.jsonl) or a folder"
+    )
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list the questions that missed")
+    evaluate.add_argument("--folds", type=_folds, default=5, help="cross-validation folds (default 5)")
+    evaluate.add_argument(
+        "--only", action="append", default=[], metavar="PREFIX", help="only the cases whose name starts so"
+    )
     evaluate.set_defaults(handler=_eval)
+
+    about = "fit the ranking and confidence models on a benchmark folder and write them as JSON"
+    fit = commands.add_parser("fit", help=about, description=about)
+    fit.add_argument(
+        "--benchmark", type=Path, default=REPO / "data" / "benchmark", help="default data/benchmark"
+    )
+    fit.add_argument(
+        "--out", type=Path, default=REPO / "index" / "scorer.json", help="default index/scorer.json"
+    )
+    fit.set_defaults(handler=_fit)
 
     about = "measure latency, throughput, restarts, reindexing and scale; write docs/benchmarks.md"
     bench = commands.add_parser("bench", help=about, description=about)

@@ -204,7 +204,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
         "\n## 1. One question, per backend\n",
         "In process, over the shipped article; p50 over 5 rounds of the same questions (blocks per backend, "
         "order reversed each round). "
-        "Quality is `index.evaluation.score` over tests/data/dev.jsonl with each backend's own index. "
+        "Quality is `index.evaluation.score` over data/benchmark/news/philadelphia/dev.jsonl with each "
+        "backend's own index. "
         "`load` is the in-process model load (the ONNX file already exported). `units/s` is one batched "
         "encode of the shipped article's units. `alone vs in a batch`: the lowest cosine between a dev "
         "question embedded alone and the same question embedded among 63 others.\n",
@@ -223,7 +224,7 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
             ],
             rows,
         ),
-        "\nThe other question sets in tests/data, per backend:\n",
+        "\nThe other question sets of the shipped article (data/benchmark/news/philadelphia), per backend:\n",
         _table(["backend", "set", "R@1", "R@3", "MRR@3"], extra_rows),
         f"\nOne-time cost on a fresh machine: export to ONNX {_s(export['export_s'])}, int8 quantisation "
         f"{_s(export['quantize_s'])} (the first start pays it; later starts load the cached file).\n",
@@ -244,7 +245,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
         "\n## 2. Questions arriving together\n",
         f"Backend {tp['backend']}. Each asker is a closed loop (asks, awaits, asks again) through "
         "`index.batching.AnswerBatcher`; the askers of one turn ask different questions (from the question "
-        "sets in tests/data), so no batch holds a question twice; medians of 3 runs. Raw "
+        "sets of the shipped article, data/benchmark/news/philadelphia), so no batch holds a question "
+        "twice; medians of 3 runs. Raw "
         "batched encode: one `embed` call of 64 distinct questions, "
         f"{tp['raw_encode_per_s']:.0f} q/s. One at a time: `Retriever.ask` over the same 64, "
         f"{tp['one_at_a_time_per_s']:.0f} q/s; 64 at once through two worker threads without batching "

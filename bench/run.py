@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLES = REPO / "data" / "articles"
-DEV = REPO / "tests" / "data" / "dev.jsonl"
+DEV = REPO / "data" / "benchmark" / "news" / "philadelphia" / "dev.jsonl"
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 

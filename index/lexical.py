@@ -139,11 +139,6 @@ class Bm25:
         where = self._postings(term)
         return 0 if where is None else where.stop - where.start
 
-    def common_terms(self, share: float, *, at_least: int = 1) -> frozenset[str]:
-        """The terms that occur in at least `share` of the documents, and in `at_least` of them."""
-        least = max(at_least, share * self._size)
-        return frozenset(self._terms[np.diff(self._starts) >= least].tolist())
-
     def coverage(self, query: str) -> float:
         """The share of the query's distinct terms that occur in some document (0 when it has none)."""
         return float(self.score_queries([query]).coverage[0])

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
-def _matcher_for(embedder: Embedder) -> Callable[[], TokenMatcher | None] | None:
+def matcher_for(embedder: Embedder) -> Callable[[], TokenMatcher | None] | None:
     """Makes the soft word matcher of the embedder's model when the retriever first needs it; None for
     an embedder that is not a model folder (a test's fake)."""
     path: Path | None = getattr(embedder, "model_path", None)
@@ -95,11 +95,9 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     return "the articles changed (" + "; ".join(parts) + ")"
 
 
-def open_retriever(
-    settings: IndexSettings, embedder: Embedder | None = None
-) -> tuple[Retriever, BuildStats | None]:
-    """A ready `Retriever`, and the stats of the build if one was needed."""
-    embedder = embedder or load_embedder(settings)
+def open_index(settings: IndexSettings, embedder: Embedder) -> tuple[IndexData, BuildStats | None]:
+    """The saved index of `settings`, rebuilt first when it is missing, stale or unreadable; and the
+    stats of the build if one was needed."""
     store = IndexStore(settings.index_dir)
     previous: IndexData | None = None
     try:
@@ -108,7 +106,15 @@ def open_retriever(
     except IndexUnavailable as why:
         reason = str(why)
     if reason is None and previous is not None:
-        return Retriever(embedder, previous, settings=settings, matcher=_matcher_for(embedder)), None
+        return previous, None
     log.info("rebuilding the index: %s", reason)
-    data, stats = rebuild(settings, embedder, previous)
-    return Retriever(embedder, data, settings=settings, matcher=_matcher_for(embedder)), stats
+    return rebuild(settings, embedder, previous)
+
+
+def open_retriever(
+    settings: IndexSettings, embedder: Embedder | None = None
+) -> tuple[Retriever, BuildStats | None]:
+    """A ready `Retriever`, and the stats of the build if one was needed."""
+    embedder = embedder or load_embedder(settings)
+    data, stats = open_index(settings, embedder)
+    return Retriever(embedder, data, settings=settings, matcher=matcher_for(embedder)), stats

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from index.settings import IndexSettings
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, fake_scorer
 
 if TYPE_CHECKING:
     from index.embedding import Embedder
@@ -18,8 +18,16 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_ARTICLE = REPO / "data" / "articles" / "philadelphia-ice-arrest-data.txt"
-DEV_QUESTIONS = REPO / "tests" / "data" / "dev.jsonl"
+DEV_QUESTIONS = REPO / "data" / "benchmark" / "news" / "philadelphia" / "dev.jsonl"
 MODEL_CACHE = REPO / "var" / "models"
+
+
+@pytest.fixture(autouse=True)
+def scorer_for_the_fake_embedder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that never load the model answer with `fake_scorer` (index/scorer.json is fitted to the
+    real model's cosines); tests marked slow use the shipped scorer."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setattr("index.retriever.load_scorer", fake_scorer)
 
 
 @pytest.fixture

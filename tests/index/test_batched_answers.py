@@ -15,7 +15,8 @@ import pytest
 from index.answer import Answer
 from index.embedding import Embedder
 from index.evaluation import load_questions
-from index.retriever import Retriever, _zscores, normalize_question
+from index.features import _zscores
+from index.retriever import Retriever, normalize_question
 from index.settings import IndexSettings
 from index.startup import open_retriever
 from tests.conftest import DEV_QUESTIONS

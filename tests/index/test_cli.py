@@ -107,7 +107,8 @@ def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):
     out = capsys.readouterr().out
     for metric in ["Recall@1", "Recall@3", "MRR@3", "off-topic abstention", "false abstention"]:
         assert re.search(rf"^{re.escape(metric)} +\d\.\d{{3}}", out, re.MULTILINE), metric
-    assert re.search(r"^near-topic answered high +\d+ of 1$", out, re.MULTILINE)
+    assert re.search(r"^near-topic not high +\d\.\d{3} \(1 questions\)$", out, re.MULTILINE)
+    assert re.search(r"^high precision +(\d\.\d{3}|nan) \(\d+ of \d+\)$", out, re.MULTILINE)
 
 
 def test_eval_of_a_missing_file_is_a_one_line_error(tmp_path: Path):
@@ -192,7 +193,8 @@ HELP = {
     "": ["ask", "reindex", "eval", "DISCORD_TOKEN"],
     "ask": ["answer questions from the arguments or stdin", "--k", "--json"],
     "reindex": ["rebuild the index from ARTICLES_DIR"],
-    "eval": ["retrieval quality on a JSONL question set", "--verbose"],
+    "eval": ["retrieval quality: on a JSONL question set", "cross-validation folds", "--only"],
+    "fit": ["fit the ranking and confidence models", "--benchmark", "--out"],
 }
 
 

@@ -112,9 +112,10 @@ def test_the_ivf_index_is_saved_loaded_and_served(tmp_path, monkeypatch: pytest.
     served = SearchIndex(loaded)
     exact = SearchIndex(replace(data, search_index=build_vector_index(data.vectors)))
     query = clustered(1, seed=7)[0]
-    _, hits = served.search("topic", query, 5)
-    _, exact_hits = exact.search("topic", query, 5)
-    assert [hit.passage for hit in hits] == [hit.passage for hit in exact_hits]
+    [(passages, features, _)] = served.examine(["topic"], query[None, :])
+    [(exact_passages, exact_features, _)] = exact.examine(["topic"], query[None, :])
+    assert np.array_equal(passages, exact_passages)
+    assert np.allclose(features, exact_features)
 
 
 @pytest.fixture(scope="module")

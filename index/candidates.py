@@ -1,0 +1,96 @@
+"""First stage of an answer: for each question, the passages worth scoring and their raw signals.
+
+A question's candidates are the PER_SIGNAL passages nearest by their vectors (passage, sentence and
+clause vectors, from one FAISS search) together with the PER_SIGNAL best by BM25. Every signal is
+then computed exactly for every candidate, for a whole batch of questions at once: the questions ×
+candidate-passages matrices of `Candidates`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.vector_index import nearest_rows
+
+if TYPE_CHECKING:
+    from index.retriever import SearchIndex
+    from index.token_match import TokenMatcher
+
+DENSE_UNITS = 256  # vectors fetched from FAISS per question
+PER_SIGNAL = 16  # passages taken per question from the dense ranking and from BM25's
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Questions (rows) × the candidate passages of the batch (columns). `mask` says which passage
+    is a candidate of which question; the signal matrices are meaningful only where it is True."""
+
+    passages: np.ndarray  # (P,) their numbers in the index
+    mask: np.ndarray  # (Q, P) bool
+    dense: np.ndarray  # best cosine of any of the passage's vectors (passage, sentence, clause)
+    sentence: np.ndarray  # best cosine of the passage's own vector or one of its sentences'
+    whole: np.ndarray  # cosine of the passage's own vector
+    lexical: np.ndarray  # BM25
+    soft: np.ndarray  # soft word match (index.token_match); 0 without a matcher
+    coverage: np.ndarray  # (Q,) share of the question's terms that some passage uses
+    terms: np.ndarray  # (Q,) how many distinct terms the question has
+    key_rows: np.ndarray  # (Q, P) the unit row of the passage's key sentence for the question
+
+
+def gather(
+    index: SearchIndex,
+    questions: Sequence[str],
+    vectors: np.ndarray,
+    matcher: TokenMatcher | None = None,
+) -> Candidates:
+    """The candidates of `questions` (row i of `vectors` embeds question i) and their signals."""
+    count = len(questions)
+    nearest = nearest_rows(index.faiss, vectors, min(DENSE_UNITS, index.faiss.ntotal))
+    lexical, coverage, terms = index.lexical_scores(questions)
+    chosen = np.zeros(lexical.shape, dtype=bool)  # questions × every passage of the index
+    for number in range(count):
+        rows = nearest[number][nearest[number] >= 0]
+        owners = index.owners[rows]
+        _, first = np.unique(owners, return_index=True)  # FAISS ranks best first
+        chosen[number, owners[np.sort(first)[:PER_SIGNAL]]] = True
+    top_lexical = np.argsort(-lexical, axis=1, kind="stable")[:, :PER_SIGNAL]
+    shares_words = np.take_along_axis(lexical, top_lexical, axis=1) > 0
+    chosen[np.nonzero(shares_words)[0], top_lexical[shares_words]] = True
+
+    passages = np.flatnonzero(chosen.any(axis=0))
+    mask = chosen[:, passages]
+    shape = (count, len(passages))
+    if passages.size == 0:  # nothing near in FAISS (an empty IVF list) and no shared word
+        empty = np.zeros(shape, dtype=np.float32)
+        return Candidates(passages, mask, empty, empty, empty, empty, empty, coverage, terms, empty)
+    rows = np.concatenate([index.unit_rows(p) for p in passages])
+    sizes = index.unit_counts[passages]
+    starts = np.cumsum(sizes) - sizes
+    cosines = vectors @ index.vectors[rows].T  # questions × the candidates' units
+    dense = np.maximum.reduceat(cosines, starts, axis=1)
+    sentence = np.maximum.reduceat(np.where(index.is_clause[rows], -np.inf, cosines), starts, axis=1)
+    whole = cosines[:, starts]  # a passage's own vector is its first unit
+    key_rows = np.zeros(shape, dtype=np.int64)
+    for column, passage in enumerate(passages.tolist()):
+        keys = starts[column] + index.key_offsets(passage)
+        key_rows[:, column] = rows[keys[np.argmax(cosines[:, keys], axis=1)]]
+    soft = np.zeros(shape, dtype=np.float32)
+    if matcher is not None:
+        texts = [index.passage_text(p) for p in passages.tolist()]
+        soft = matcher.score_table(questions, texts)
+    return Candidates(
+        passages=passages,
+        mask=mask,
+        dense=dense,
+        sentence=sentence,
+        whole=whole,
+        lexical=lexical[:, passages],
+        soft=soft,
+        coverage=coverage,
+        terms=terms,
+        key_rows=key_rows,
+    )
