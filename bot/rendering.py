@@ -33,6 +33,8 @@ MAX_CUSTOM_ID = 100
 
 # Our own budgets: three passages with their titles and citations stay under MAX_EMBED_TOTAL.
 PASSAGE_CHARS = 1500
+KEY_SENTENCE_CHARS = 400  # a key sentence in the compact list of a "low" answer
+LOW_PASSAGES = 3  # a "low" answer lists this many passages at once
 QUESTION_CHARS = 200
 CITATION_CHARS = 256
 
@@ -188,10 +190,30 @@ def question_title(question: str) -> str | None:
     return shorten(question, QUESTION_CHARS) if question else None
 
 
+def compact_embed(answer: Answer, title: str | None) -> discord.Embed:
+    """A "low" answer: the right passage is far more often among the first three than first, so
+    all three at once, each as its citation and its key sentence."""
+    embed = discord.Embed(title=title, colour=COLOURS[answer.confidence])
+    for number, hit in enumerate(answer.hits[:LOW_PASSAGES], start=1):
+        key = hit.key_sentence.strip() or hit.passage.text
+        embed.add_field(
+            name=shorten(f"{number}. {hit.passage.citation}", MAX_FIELD_NAME) or ELLIPSIS,
+            value=passage_markdown(key, key, KEY_SENTENCE_CHARS) or ELLIPSIS,
+            inline=False,
+        )
+    return embed
+
+
+def shows_every_passage(answer: Answer) -> bool:
+    """Whether the reply already shows all the answer's passages (no "More passages" needed)."""
+    return len(answer.hits) < 2 or (answer.confidence == "low" and len(answer.hits) <= LOW_PASSAGES)
+
+
 def answer_embed(answer: Answer) -> discord.Embed:
     """The reply to a question: the best passage with its key sentence in bold, its citation and
-    how sure we are; or, without passages, a polite "not covered" (after the notice, if any; an
-    empty question gets the notice alone)."""
+    how sure we are ("high"); the first three passages' key sentences with their citations ("low");
+    or, without passages, a polite "not covered" (after the notice, if any; an empty question gets
+    the notice alone)."""
     title = question_title(answer.question)
     if not answer.hits:
         notice = shorten(answer.notice, PASSAGE_CHARS).strip() if answer.notice else ""
@@ -200,7 +222,10 @@ def answer_embed(answer: Answer) -> discord.Embed:
         else:  # e.g. a shortened question the article doesn't cover: say both
             text = "\n".join(part for part in (notice, NOT_COVERED) if part)
         return discord.Embed(title=title, description=text, colour=COLOURS["none"])
-    embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
+    if answer.confidence == "low":
+        embed = compact_embed(answer, title)
+    else:
+        embed = _passage_embed(answer.hits[0], title=title, colour=COLOURS[answer.confidence])
     footer = CONFIDENCE_WORDS.get(answer.confidence, "")
     if answer.notice:
         footer = f"{footer} {answer.notice}".strip()

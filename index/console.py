@@ -20,8 +20,8 @@ BATCH = 32  # questions embedded together when reading many from stdin
 
 
 def format_answer(answer: Answer, *, color: bool = False) -> str:
-    """An answer as plain text: confidence, then each passage with its citation; the key sentence
-    is wrapped in ** (or bold on a colour terminal)."""
+    """An answer as plain text: confidence, then each passage with its citation, the key sentence
+    wrapped in ** (or bold on a colour terminal); a "low" answer shows only the key sentences."""
     if not answer.hits:
         if answer.notice and not answer.question:
             return answer.notice  # an empty question: the notice says what to do
@@ -30,6 +30,10 @@ def format_answer(answer: Answer, *, color: bool = False) -> str:
     lines = [_CONFIDENCE_WORDS[answer.confidence] + ":"]
     if answer.notice:
         lines.insert(0, answer.notice)
+    if answer.confidence == "low":  # the first three, compactly: the answer is often not first
+        for number, hit in enumerate(answer.hits[:3], start=1):
+            lines.append(f"{number}. [{hit.passage.citation}] {bold}{hit.key_sentence}{plain}")
+        return "\n".join(lines)
     for number, hit in enumerate(answer.hits, start=1):
         text = hit.passage.text
         if hit.key_sentence and hit.key_sentence in text:

@@ -28,6 +28,30 @@ def test_low_confidence_says_it_may_not_answer() -> None:
     assert embed.colour == rendering.COLOURS["low"]
 
 
+def test_low_confidence_lists_the_first_three_key_sentences_with_their_citations() -> None:
+    hits = [
+        hit(paragraph=3),
+        hit("A *bold* claim. Nothing else.", "A *bold* claim.", paragraph=7),
+        hit(paragraph=9),
+    ]
+    embed = answer_embed(answer(confidence="low", hits=[*hits, hit(paragraph=11)]))
+
+    assert embed.description is None  # no whole passage: three key sentences instead
+    assert [field.name for field in embed.fields] == [
+        f"{n}. {TITLE} · ¶{p}" for n, p in ((1, 3), (2, 7), (3, 9))
+    ]
+    assert embed.fields[0].value == f"**{rendering.escape(KEY)}**"
+    assert embed.fields[1].value == r"**A \*bold\* claim.**"  # escaped, and only the key sentence
+    assert limit_problems(embeds=[embed]) == []
+
+
+def test_only_a_high_answer_or_more_than_three_passages_need_the_more_button() -> None:
+    assert not rendering.shows_every_passage(answer(confidence="high"))
+    assert rendering.shows_every_passage(answer(confidence="low"))
+    assert not rendering.shows_every_passage(answer(confidence="low", hits=[hit()] * 4))
+    assert rendering.shows_every_passage(answer(confidence="high", hits=[hit()]))
+
+
 def test_none_is_polite_and_points_to_about() -> None:
     embed = answer_embed(answer("What is the weather on Mars?", confidence="none"))
     assert embed.title == "What is the weather on Mars?"

@@ -35,6 +35,18 @@ def test_a_one_sentence_passage_is_marked_whole(retriever: Retriever):
     assert f"**{passage}**" in format_answer(answer)
 
 
+def test_a_low_answer_shows_the_first_three_key_sentences_with_their_citations(retriever: Retriever):
+    answer = retriever.ask("Will the city release inmates to ICE without a judicial warrant?", k=4)
+    low = Answer(answer.question, "low", answer.hits)
+
+    lines = format_answer(low).splitlines()
+
+    assert lines[0] == "Closest passages — they may not answer this:"
+    assert lines[1:] == [
+        f"{n}. [{h.passage.citation}] **{h.key_sentence}**" for n, h in enumerate(low.hits[:3], 1)
+    ]
+
+
 def test_format_answer_for_no_passages():
     assert format_answer(Answer("What is the capital of France?", "none", ())) == NOT_COVERED
     assert format_answer(Answer("", "none", (), notice=EMPTY_QUESTION)) == EMPTY_QUESTION

@@ -71,7 +71,7 @@ class QA(commands.Cog):
     def reply_for(self, answer: Answer) -> dict[str, Any]:
         """The embed, and the "More passages" button when there are more, for a reply."""
         reply: dict[str, Any] = {"embed": rendering.answer_embed(answer)}
-        if len(answer.hits) > 1:
+        if not rendering.shows_every_passage(answer):
             view = discord.ui.View(timeout=None)
             view.add_item(MorePassages(self.shelf.put(answer)))
             reply["view"] = view
