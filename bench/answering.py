@@ -188,3 +188,31 @@ def throughput(
         "two_threads_unbatched_per_s": threads,
         "batcher": batched,
     }
+
+
+def answer_stages(retriever: Retriever, texts: list[str], repeats: int = 5) -> dict[str, Any]:
+    """Milliseconds per question of each stage of an answer, p50 over `repeats`: embedding;
+    candidates and features (`SearchIndex.examine`); and the scorer (`Scorer.decide`, ranking and
+    confidence). One question at a time, and the first 64 as one batch."""
+    index = retriever._index
+    matcher = retriever._token_matcher()
+    scorer = retriever.scorer
+
+    def stages(batch: list[str]) -> tuple[float, float, float]:
+        started = time.perf_counter()
+        vectors = retriever.embedder.embed(batch)
+        embedded = time.perf_counter()
+        examined = index.examine(batch, vectors, matcher)
+        featured = time.perf_counter()
+        for _, features, _ in examined:
+            if len(features):
+                scorer.decide(features)
+        scored = time.perf_counter()
+        return embedded - started, featured - embedded, scored - featured
+
+    result: dict[str, Any] = {}
+    for name, batches in (("one", [[text] for text in texts[:64]]), ("batch64", [texts[:64]])):
+        runs = [np.sum([stages(batch) for batch in batches], axis=0) for _ in range(repeats)]
+        per_question = np.median(runs, axis=0) * 1000 / min(64, len(texts))
+        result[name] = dict(zip(("embed_ms", "features_ms", "score_ms"), per_question.tolist(), strict=True))
+    return result

@@ -85,6 +85,19 @@ def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
             f"{cold[default]['peak_mb']:.0f} MB ({default}) vs {cold[NAIVE]['peak_mb']:.0f} MB ({NAIVE})",
         )
     )
+    stages = results["stages"]
+    for corpus, label in (
+        ("shipped", "shipped article"),
+        ("synthetic", f"{stages['synthetic_passages']:,} passages"),
+    ):
+        one, batch = stages[corpus]["one"], stages[corpus]["batch64"]
+        rows.append(
+            (
+                f"7. candidates + features + scoring per question, {label} (issue 11: ≤ 1 ms)",
+                f"{_ms(one['features_ms'] + one['score_ms'])} one at a time, "
+                f"{_ms(batch['features_ms'] + batch['score_ms'])} in a batch of 64",
+            )
+        )
     return rows
 
 
@@ -255,6 +268,23 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
         f"{1000 / latency[NAIVE]['ask_p50_ms']:.0f} q/s.\n",
         _table(["concurrent askers", "questions/s", "p50", "p99", "mean batch"], rows),
         f"\n![throughput and p99 vs concurrency]({images[1]})\n",
+    ]
+
+    stage_rows = [
+        [label, mode, _ms(row["embed_ms"]), _ms(row["features_ms"]), _ms(row["score_ms"])]
+        for corpus, label in (("shipped", "shipped article"), ("synthetic", "5,000 passages"))
+        for mode, row in (
+            ("one at a time", results["stages"][corpus]["one"]),
+            ("batch of 64", results["stages"][corpus]["batch64"]),
+        )
+    ]
+    parts += [
+        "\n## 2b. Where an answer's time goes\n",
+        "Milliseconds per question, p50 of 5 runs over 64 distinct questions: embedding the question; "
+        "candidates and their features (`SearchIndex.examine`: one FAISS search, BM25, the soft word "
+        "match, the feature matrix); the scorer (`Scorer.decide`: ranking and the two confidence "
+        "models).\n",
+        _table(["index", "questions", "embed", "candidates + features", "scorer"], stage_rows),
     ]
 
     cold = results["cold_start"]

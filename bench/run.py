@@ -56,6 +56,7 @@ def run_all(*, quick: bool = False) -> dict[str, Any]:
         results["throughput"] = {"backend": default_backend} | answering.throughput(
             retriever, texts, levels=(1, 8, 64), repeats=2 if quick else 3
         )
+        results["stages"] = {"shipped": answering.answer_stages(retriever, texts, repeats=2 if quick else 5)}
         paragraphs = [unit.text for unit in retriever.data.units]
         results["encode_units_per_s"] = {
             name: answering.encode_throughput(embedder, paragraphs, repeats=2)
@@ -83,6 +84,10 @@ def run_all(*, quick: bool = False) -> dict[str, Any]:
 
         embedder = load_embedder(IndexSettings(embedding_backend=default_backend))
         results["reindex"] = restart.reindex(corpus, embedder)
+        synthetic, _ = open_retriever(corpus, embedder)
+        results["stages"]["synthetic"] = answering.answer_stages(synthetic, texts, repeats=2 if quick else 5)
+        results["stages"]["synthetic_passages"] = synthetic.info.passages
+        del synthetic
         del embedder
         # the 5% target is a ratio of two short times: more runs for a steadier median
         results["cold_start_synthetic"] = restart.cold_start(corpus, default_backend, 4 * runs - 1)

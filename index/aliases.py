@@ -17,7 +17,7 @@ on the text a user is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.articles import Article
@@ -62,8 +62,6 @@ _NOT_ROLES = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-CLIPPED_MIN = 4  # letters a clipped name shares with the full one at least ("Phil|ly", "Phil|adelphia")
-CLIPPED_SHARE = 0.6  # and at least this share of the clipped word's letters
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
 
 
@@ -75,7 +73,6 @@ class Aliases:
     acronyms: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)  # "philadelphia" → "Philadelphia"
 
 
 def _expansion(acronym: str, words: list[str]) -> str | None:
@@ -191,25 +188,6 @@ def _starts_sentence(text: str, start: int) -> bool:
     return end == start and text[start - 1] in '"“‘([' and (start == 1 or text[start - 2].isspace())
 
 
-def learn_names(texts: Iterable[str]) -> dict[str, str]:
-    """Proper names by their lower-case form: words the texts capitalise in mid-sentence and never
-    write in lower case (nor in capitals only: those are acronyms)."""
-    names: dict[str, str] = {}
-    lower: set[str] = set()
-    for text in texts:
-        for match in _WORD.finditer(text):
-            word = _POSSESSIVE.sub("", match.group(0))  # "Philadelphia’s" is Philadelphia
-            if word.islower():
-                lower.add(word)
-            elif word[0].isupper() and not word.isupper() and not _starts_sentence(text, match.start()):
-                names.setdefault(word.lower(), word)
-    return {
-        key: name
-        for key, name in names.items()
-        if key not in lower and key not in STOPWORDS and len(key) >= CLIPPED_MIN
-    }
-
-
 def role_key(source: str, name: str) -> str:
     """How `Aliases.roles` keys a name: roles are learned per article and apply to its passages only."""
     return f"{source}\t{name}"
@@ -242,7 +220,6 @@ def learn_aliases(articles: Sequence[Article]) -> Aliases:
         acronyms=learn_acronyms([*titles, *prose]),
         descriptions=descriptions,
         roles=roles,
-        names=learn_names(prose),
     )
 
 
@@ -301,66 +278,3 @@ def expand_for_counting(text: str, aliases: Aliases, source: str | None = None) 
         if _mentions(text, name.split()[-1])
     ]
     return f"{text} ({'; '.join(roles)})" if roles else text
-
-
-def _one_edit(first: str, second: str) -> bool:
-    """Whether one letter inserted, deleted or replaced turns `first` into `second`."""
-    if abs(len(first) - len(second)) > 1 or first == second:
-        return False
-    start = _shared_start(first, second)
-    end = _shared_start(first[start:][::-1], second[start:][::-1])
-    return max(len(first), len(second)) - start - end <= 1
-
-
-def _shared_start(first: str, second: str) -> int:
-    """How many letters `first` and `second` share from their beginning."""
-    shared = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        shared += 1
-    return shared
-
-
-class NameMatcher:
-    """Reads a clipped or misspelt proper name in a question as the article's full one: "Philly" →
-    "Philadelphia", "Kenny" → "Kenney". A question word the articles never use, longer than
-    CLIPPED_MIN letters, matches the one name sharing its longest beginning, if that beginning is at
-    least CLIPPED_MIN letters and CLIPPED_SHARE of the word, and the word is either shorter than the
-    name without running past it (a clipping: not "trumpet" for Trump) or one letter's edit from it
-    (a misspelling: not "bronze" for Bronx); a tie matches nothing."""
-
-    def __init__(self, names: Mapping[str, str], known: Callable[[str], bool]) -> None:
-        self._names = names
-        self._known = known  # whether the articles use a word (in any inflection)
-        self._by_start: dict[str, list[str]] = {}
-        for key in names:
-            self._by_start.setdefault(key[:CLIPPED_MIN], []).append(key)
-
-    def full_name(self, word: str) -> str | None:
-        """The name `word` is a clipped or misspelt form of, if any."""
-        word = _POSSESSIVE.sub("", word)
-        key = word.lower()
-        candidates = self._by_start.get(key[:CLIPPED_MIN], ())
-        if not candidates or len(key) <= CLIPPED_MIN or key in STOPWORDS or key in self._names:
-            return None
-        if self._known(word):  # stems the word: only asked of words that begin like a name
-            return None
-        best: list[str] = []
-        longest = 0
-        for candidate in candidates:
-            shared = _shared_start(key, candidate)
-            if shared > longest:
-                best, longest = [candidate], shared
-            elif shared == longest:
-                best.append(candidate)
-        if len(best) != 1 or longest < CLIPPED_SHARE * len(key):
-            return None
-        name = best[0]
-        clipped = len(key) < len(name) and not key.startswith(name)
-        return self._names[name] if clipped or _one_edit(key, name) else None
-
-    def expand(self, question: str) -> str:
-        """`question` with the full names of the clipped ones it uses appended."""
-        found = [name for word in _WORD.findall(question) if (name := self.full_name(word))]
-        return f"{question} ({'; '.join(dict.fromkeys(found))})" if found else question

@@ -74,14 +74,14 @@ def gather(
     dense = np.maximum.reduceat(cosines, starts, axis=1)
     sentence = np.maximum.reduceat(np.where(index.is_clause[rows], -np.inf, cosines), starts, axis=1)
     whole = cosines[:, starts]  # a passage's own vector is its first unit
-    key_rows = np.zeros(shape, dtype=np.int64)
-    for column, passage in enumerate(passages.tolist()):
-        keys = starts[column] + index.key_offsets(passage)
-        key_rows[:, column] = rows[keys[np.argmax(cosines[:, keys], axis=1)]]
+    # each passage's key unit for each question: the first of its key units with the best cosine
+    keys = np.where(index.is_key[rows], cosines, -np.inf)
+    best_key = np.repeat(np.maximum.reduceat(keys, starts, axis=1), sizes, axis=1)
+    position = np.where(keys == best_key, np.arange(len(rows)), len(rows))
+    key_rows = rows[np.minimum.reduceat(position, starts, axis=1)]
     soft = np.zeros(shape, dtype=np.float32)
     if matcher is not None:
-        texts = [index.passage_text(p) for p in passages.tolist()]
-        soft = matcher.score_table(questions, texts)
+        soft = matcher.score_ids(questions, index.soft_ids(matcher, passages))
     return Candidates(
         passages=passages,
         mask=mask,

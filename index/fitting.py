@@ -82,7 +82,7 @@ def examine(cases: Sequence[Case], embedder: Embedder, cache: Path) -> list[Exam
         index = SearchIndex(data)
         asked = case.questions
         texts = [normalize_question(question.question)[0] or "?" for _, question in asked]
-        vectors = embedder.embed([index.question_text(text) for text in texts])
+        vectors = embedder.embed(texts)
         for (name, question), (passages, features, _) in zip(
             asked, index.examine(texts, vectors, matcher), strict=True
         ):
@@ -158,6 +158,15 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, share: float) ->
     return float(values[order][np.searchsorted(cumulative, share)])
 
 
+def _lowest_precise_threshold(probability: np.ndarray, right: np.ndarray, weights: np.ndarray) -> float:
+    """The lowest threshold at which the (weighted) share of right answers among those at or above
+    it is at least HIGH_PRECISION (1.0, calling nothing "high", when none is)."""
+    order = np.argsort(-probability, kind="stable")
+    precision = np.cumsum((weights * right)[order]) / np.cumsum(weights[order])
+    precise = np.flatnonzero(precision >= HIGH_PRECISION)
+    return float(probability[order][precise[-1]]) if precise.size else 1.0
+
+
 def fit_scorer(examples: Sequence[Example], about: dict | None = None) -> Scorer:
     """Fit the ranking, `correct` and `covered` models and their thresholds on `examples`."""
     from sklearn.model_selection import GroupKFold
@@ -192,14 +201,11 @@ def fit_scorer(examples: Sequence[Example], about: dict | None = None) -> Scorer
         for domain in set(domains.tolist())
         if (chosen := (kinds == "answerable") & (domains == domain)).any()
     )
-    answered = p_covered >= none_below
-    high_from = 1.0
-    for threshold in np.unique(p_correct[answered])[::-1]:
-        called = answered & (p_correct >= threshold)
-        precision = (weights[called] * correct_label[called]).sum() / weights[called].sum()
-        if precision < HIGH_PRECISION:
-            break
-        high_from = float(threshold)
+    high_from = _lowest_precise_threshold(
+        p_correct[p_covered >= none_below],
+        correct_label[p_covered >= none_below],
+        weights[p_covered >= none_below],
+    )
     about = dict(about or {})
     about.setdefault("fitted", datetime.now(UTC).isoformat(timespec="seconds"))
     about["questions"] = len(usable)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.aliases import Aliases, NameMatcher, expand_acronyms
+from index.aliases import Aliases
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.candidates import PER_SIGNAL, gather
@@ -95,8 +95,14 @@ class SearchIndex:
         self._first = np.searchsorted(self.owners[self._unit_rows], np.arange(len(data.passages) + 1))
         self.unit_counts = np.diff(self._first)
         self.is_clause = data.units.kind == UNIT_KINDS.index("clause")
-        self._is_sentence = data.units.kind == UNIT_KINDS.index("sentence")
-        self._null_of_passage: np.ndarray | None = None
+        is_sentence = data.units.kind == UNIT_KINDS.index("sentence")
+        # A key unit may be shown in bold: a sentence, or a passage's own vector when it has no
+        # sentence units (a one-sentence passage).
+        has_sentences = np.bincount(self.owners[is_sentence], minlength=len(data.passages)) > 0
+        is_own = np.zeros(len(self.owners), dtype=bool)
+        is_own[self._unit_rows[self._first[:-1]]] = True
+        self.is_key = is_sentence | (is_own & ~has_sentences[self.owners])
+        self._soft_ids: dict[int, np.ndarray] = {}
 
     @property
     def passage_count(self) -> int:
@@ -106,14 +112,19 @@ class SearchIndex:
         """The rows of all the passage's units, its own first."""
         return self._unit_rows[self._first[passage] : self._first[passage + 1]]
 
-    def key_offsets(self, passage: int) -> np.ndarray:
-        """Where the passage's key-sentence candidates sit among its `unit_rows`: its sentences, or
-        the passage itself if it is one sentence."""
-        sentences = np.flatnonzero(self._is_sentence[self.unit_rows(passage)])
-        return sentences if sentences.size else np.zeros(1, dtype=np.int64)
-
     def passage_text(self, passage: int) -> str:
         return self.data.passages[passage].text
+
+    def soft_ids(self, matcher: TokenMatcher, passages: np.ndarray) -> list[np.ndarray]:
+        """The soft word matcher's content pieces of each passage (kept per passage: the same
+        passages are candidates again and again)."""
+        found = []
+        for passage in passages.tolist():
+            ids = self._soft_ids.get(passage)
+            if ids is None:
+                ids = self._soft_ids[passage] = matcher.content_ids(self.passage_text(passage))
+            found.append(ids)
+        return found
 
     @cached_property
     def _is_caption(self) -> np.ndarray:
@@ -133,27 +144,11 @@ class SearchIndex:
         article_of = np.array([row_of.get(passage.source, 0) for passage in self.data.passages])
         return stats[:, 0], stats[:, 1], table, article_of
 
-    @cached_property
-    def _names(self) -> NameMatcher:
-        def known(word: str) -> bool:
-            return any(self._bm25.document_frequency(term) for term in tokenize(word))
-
-        return NameMatcher(self._aliases.names, known)
-
-    def question_text(self, question: str) -> str:
-        """The question as the model should read it: acronyms spelled out, clipped names in full."""
-        return expand_acronyms(self._names.expand(question), self._aliases.acronyms)
-
     def lexical_scores(self, questions: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 of every passage (a row per question), the share of each question's terms some
-        passage uses, and how many distinct terms each has. A spelled-out name also counts as its
-        acronym, a clipped name as the full one."""
-        texts = [
-            expand_acronyms(self._names.expand(question), self._aliases.acronyms, spell_out=False)
-            for question in questions
-        ]
-        scores, coverage = self._bm25.score_queries(texts)
-        terms = np.array([len(set(tokenize(text))) for text in texts], dtype=np.float64)
+        passage uses, and how many distinct terms each has."""
+        scores, coverage = self._bm25.score_queries(questions)
+        terms = np.array([len(set(tokenize(text))) for text in questions], dtype=np.float64)
         return scores, coverage, terms
 
     def examine(
@@ -335,7 +330,7 @@ class Retriever:
         asked = [text for text, _ in normalized if text]
         results = iter(())
         if asked:
-            vectors = self.embedder.embed([index.question_text(text) for text in asked])
+            vectors = self.embedder.embed(asked)
             results = iter(index.search_many(asked, vectors, max(1, k), self.scorer, self._token_matcher()))
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:
@@ -345,5 +340,5 @@ class Retriever:
         """`SearchIndex.examine` for questions as asked: candidates and their features, unscored."""
         index = self._index
         texts = [normalize_question(q)[0] or "?" for q in questions]
-        vectors = self.embedder.embed([index.question_text(text) for text in texts])
+        vectors = self.embedder.embed(texts)
         return index.examine(texts, vectors, self._token_matcher())

@@ -53,7 +53,6 @@ class TokenMatcher:
     def __init__(self, tokenizer, table: np.ndarray) -> None:
         self._tokenizer = tokenizer
         self._table = table
-        self._passage_ids: dict[str, np.ndarray] = {}
         # The unit-length rows of the pieces used so far, each normalised at its first use: piece id →
         # row of `_units` through `_slots` (-1: not yet). Grown as needed, so the memory is that of
         # the pieces the articles and questions use, not of the whole table.
@@ -117,9 +116,12 @@ class TokenMatcher:
     def score_table(self, questions: Sequence[str], passages: Sequence[str]) -> np.ndarray:
         """MaxSim of every question (rows) against every passage (columns), 0 where either has no
         content word: one matrix product for all of them."""
-        out = np.zeros((len(questions), len(passages)), dtype=np.float32)
+        return self.score_ids(questions, [self.content_ids(text) for text in passages])
+
+    def score_ids(self, questions: Sequence[str], per_passage: Sequence[np.ndarray]) -> np.ndarray:
+        """`score_table` for passages given as their `content_ids`."""
+        out = np.zeros((len(questions), len(per_passage)), dtype=np.float32)
         asked = [self.content_ids(question) for question in questions]
-        per_passage = [self._ids_of(text) for text in passages]
         rows = [number for number, ids in enumerate(asked) if ids.size]
         columns = [number for number, ids in enumerate(per_passage) if ids.size]
         if not rows or not columns:
@@ -135,9 +137,3 @@ class TokenMatcher:
         means = np.add.reduceat(best[query_at], np.cumsum([0, *sizes[:-1]]), axis=0) / sizes[:, None]
         out[np.ix_(rows, columns)] = means
         return out
-
-    def _ids_of(self, passage: str) -> np.ndarray:
-        ids = self._passage_ids.get(passage)
-        if ids is None:
-            ids = self._passage_ids[passage] = self.content_ids(passage)
-        return ids
