@@ -195,14 +195,13 @@ def answer_stages(retriever: Retriever, texts: list[str], repeats: int = 5) -> d
     candidates and features (`SearchIndex.examine`); and the scorer (`Scorer.decide`, ranking and
     confidence). One question at a time, and the first 64 as one batch."""
     index = retriever._index
-    matcher = retriever._token_matcher()
     scorer = retriever.scorer
 
     def stages(batch: list[str]) -> tuple[float, float, float]:
         started = time.perf_counter()
         vectors = retriever.embedder.embed(batch)
         embedded = time.perf_counter()
-        examined = index.examine(batch, vectors, matcher)
+        examined = index.examine(batch, vectors)
         featured = time.perf_counter()
         for _, features, _ in examined:
             if len(features):

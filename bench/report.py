@@ -281,8 +281,8 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
     parts += [
         "\n## 2b. Where an answer's time goes\n",
         "Milliseconds per question, p50 of 5 runs over 64 distinct questions: embedding the question; "
-        "candidates and their features (`SearchIndex.examine`: one FAISS search, BM25, the soft word "
-        "match, the feature matrix); the scorer (`Scorer.decide`: ranking and the two confidence "
+        "candidates and their features (`SearchIndex.examine`: one FAISS search, BM25, "
+        "the feature matrix); the scorer (`Scorer.decide`: ranking and the two confidence "
         "models).\n",
         _table(["index", "questions", "embed", "candidates + features", "scorer"], stage_rows),
     ]

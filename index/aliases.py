@@ -74,6 +74,14 @@ class Aliases:
     descriptions: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_manifest(cls, tables: Mapping[str, Mapping[str, str]]) -> Aliases:
+        """The aliases a manifest recorded; kinds this version doesn't use (an older index's
+        "names") are left out."""
+        return cls(
+            **{kind: dict(table) for kind, table in tables.items() if kind in cls.__dataclass_fields__}
+        )
+
 
 def _expansion(acronym: str, words: list[str]) -> str | None:
     """The run of `words` starting at a capitalised word whose capitals spell `acronym`."""

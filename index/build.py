@@ -18,7 +18,6 @@ from index.aliases import Aliases, expand_aliases, expand_for_counting, learn_al
 from index.articles import ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.lexical import Bm25
-from index.null_profile import null_profile, null_vectors
 from index.passages import Passage, split_clauses, split_sentences
 from index.settings import IndexSettings
 from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest
@@ -83,36 +82,6 @@ def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
     return f"Photo caption: {text}" if passage.kind == "caption" else text
 
 
-def _null_profiles(
-    articles: ArticleSet,
-    passages: Sequence[Passage],
-    planned: Sequence[tuple[int, str, UnitKind]],
-    vectors: np.ndarray,
-    embedder: Embedder,
-    previous: IndexData | None,
-) -> dict[str, list[float]]:
-    """Each article's null profile (index.null_profile), reusing `previous`'s for an article whose
-    text and model are unchanged."""
-    known: dict[str, list[float]] = {}
-    if previous is not None and previous.manifest.model == embedder.identity:
-        known = {
-            f"{a['source']}@{a['digest']}": a["null"] for a in previous.manifest.articles if a.get("null")
-        }
-    profiles: dict[str, list[float]] = {}
-    for article in articles.articles:
-        reused = known.get(f"{article.source}@{article.digest}")
-        if reused is not None:
-            profiles[article.source] = reused
-            continue
-        rows = [
-            row
-            for row, (number, _, kind) in enumerate(planned)
-            if kind != "clause" and passages[number].source == article.source
-        ]
-        profiles[article.source] = null_profile(null_vectors(embedder), vectors[rows])
-    return profiles
-
-
 def build_index(
     articles: ArticleSet, embedder: Embedder, previous: IndexData | None = None
 ) -> tuple[IndexData, BuildStats]:
@@ -137,28 +106,21 @@ def build_index(
         fresh = embedder.embed(list(missing.values()), progress=show_progress)
         cache.update(zip(missing, fresh, strict=True))
     vectors = np.stack([cache[key] for key in keys]).astype(np.float32, copy=False)
-    profiles = _null_profiles(articles, passages, planned, vectors, embedder, previous)
 
-    units = Units.of(
-        Unit(passage=number, text=text, key=key, kind=kind)
-        for (number, text, kind), key in zip(planned, keys, strict=True)
-    )
     manifest = Manifest(
         schema=SCHEMA_VERSION,
         model=embedder.identity,
         dimension=embedder.dimension,
         articles=tuple(
-            {
-                "source": a.source,
-                "title": a.title,
-                "digest": a.digest,
-                "signature": a.signature,
-                "null": profiles[a.source],
-            }
+            {"source": a.source, "title": a.title, "digest": a.digest, "signature": a.signature}
             for a in articles.articles
         ),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         aliases=asdict(aliases),
+    )
+    units = Units.of(
+        Unit(passage=number, text=text, key=key, kind=kind)
+        for (number, text, kind), key in zip(planned, keys, strict=True)
     )
     # The FAISS and BM25 indexes are built once here; the store saves them and the retriever serves them.
     data = IndexData(

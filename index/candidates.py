@@ -18,7 +18,6 @@ from index.vector_index import nearest_rows
 
 if TYPE_CHECKING:
     from index.retriever import SearchIndex
-    from index.token_match import TokenMatcher
 
 DENSE_UNITS = 256  # vectors fetched from FAISS per question
 PER_SIGNAL = 16  # passages taken per question from the dense ranking and from BM25's
@@ -35,7 +34,6 @@ class Candidates:
     sentence: np.ndarray  # best cosine of the passage's own vector or one of its sentences'
     whole: np.ndarray  # cosine of the passage's own vector
     lexical: np.ndarray  # BM25
-    soft: np.ndarray  # soft word match (index.token_match); 0 without a matcher
     coverage: np.ndarray  # (Q,) share of the question's terms that some passage uses
     terms: np.ndarray  # (Q,) how many distinct terms the question has
     key_rows: np.ndarray  # (Q, P) the unit row of the passage's key sentence for the question
@@ -45,7 +43,6 @@ def gather(
     index: SearchIndex,
     questions: Sequence[str],
     vectors: np.ndarray,
-    matcher: TokenMatcher | None = None,
 ) -> Candidates:
     """The candidates of `questions` (row i of `vectors` embeds question i) and their signals."""
     count = len(questions)
@@ -66,7 +63,7 @@ def gather(
     shape = (count, len(passages))
     if passages.size == 0:  # nothing near in FAISS (an empty IVF list) and no shared word
         empty = np.zeros(shape, dtype=np.float32)
-        return Candidates(passages, mask, empty, empty, empty, empty, empty, coverage, terms, empty)
+        return Candidates(passages, mask, empty, empty, empty, empty, coverage, terms, empty)
     rows = np.concatenate([index.unit_rows(p) for p in passages])
     sizes = index.unit_counts[passages]
     starts = np.cumsum(sizes) - sizes
@@ -79,9 +76,6 @@ def gather(
     best_key = np.repeat(np.maximum.reduceat(keys, starts, axis=1), sizes, axis=1)
     position = np.where(keys == best_key, np.arange(len(rows)), len(rows))
     key_rows = rows[np.minimum.reduceat(position, starts, axis=1)]
-    soft = np.zeros(shape, dtype=np.float32)
-    if matcher is not None:
-        soft = matcher.score_ids(questions, index.soft_ids(matcher, passages))
     return Candidates(
         passages=passages,
         mask=mask,
@@ -89,7 +83,6 @@ def gather(
         sentence=sentence,
         whole=whole,
         lexical=lexical[:, passages],
-        soft=soft,
         coverage=coverage,
         terms=terms,
         key_rows=key_rows,

@@ -1,10 +1,9 @@
 """Second stage: named features of each candidate passage, and of each question's ranking.
 
 Every feature means the same on a 13-paragraph story and a 150-paragraph encyclopedia page: raw
-cosines (the model's own scale), but otherwise scores relative to the question's other candidates
-(z-scores, gaps to the best, ranks) and to the article itself (`null_z`: how far the passage's
-cosine is above what generic questions about other things reach on that article, see
-index.null_profile). A new signal is a new name here plus a re-fit (`run_bot.py fit`), never a rule.
+cosines (the model's own scale), and otherwise scores relative to the question's other candidates
+(z-scores, gaps to the best, ranks). A new signal is a new name here plus a re-fit (`run_bot.py
+fit`), never a rule; docs/retrieval.md has the ablations behind each one.
 """
 
 from __future__ import annotations
@@ -20,21 +19,14 @@ CANDIDATE_FEATURES = (
     "whole",  # … of the passage's own vector
     "dense_gap",  # dense minus the best dense among the question's candidates
     "sentence_gap",
-    "whole_gap",
     "dense_z",  # z-score among the question's candidates
     "lexical_z",  # BM25 z-score
     "lexical_share",  # BM25 / the best BM25 among the candidates
     "lexical_z_covered",  # lexical_z × the share of the question's terms the articles use
-    "soft",  # soft word match: mean best static cosine of the question's word pieces
-    "soft_z",  # … its z-score
-    "soft_gap",
-    "soft_z_uncovered",  # soft_z × the share of the question's terms the articles don't use
     "dense_rank",  # log(1 + rank) by dense among the candidates
     "lexical_rank",
     "caption",  # 1 for a photo caption
     "units",  # log of the passage's vectors (a longer passage has more chances to match)
-    "null_z",  # (sentence − the article's null mean) / its null spread
-    "null_gap",  # sentence minus the best cosine any null question reaches on the article
     "coverage",  # the question's: the same for all its candidates
     "terms",  # log(1 + distinct terms of the question)
 )
@@ -48,12 +40,7 @@ QUESTION_FEATURES = (
     "top_sentence",
     "top_dense",
     "best_sentence",
-    "top_null_z",
-    "best_null_z",
-    "best_null_gap",
     "top_lexical_share",
-    "top_soft",
-    "best_soft",
     "coverage",
     "terms",
     "candidates",  # log of how many
@@ -83,48 +70,30 @@ def _log_ranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.log1p(ranks)
 
 
-def candidate_features(
-    candidates: Candidates,
-    caption: np.ndarray,
-    units: np.ndarray,
-    null_mean: np.ndarray,
-    null_spread: np.ndarray,
-    null_sorted: np.ndarray,
-) -> np.ndarray:
-    """(questions, candidates, CANDIDATE_FEATURES) float32 for the batch; rows outside `mask` are
-    meaningless. The per-passage arrays are over `candidates.passages`: `caption` (bool), `units`
-    (vector counts), and the null profile of each passage's article: its mean, spread and sorted
-    cosines (a row each)."""
+def candidate_features(candidates: Candidates, caption: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """(questions, candidates, CANDIDATE_FEATURES) float32 for the batch; entries outside `mask` are
+    meaningless. `caption` (bool) and `units` (vector counts) are per candidate passage."""
     c = candidates
     mask = c.mask
     covered = c.coverage[:, None]
     lexical_best = np.where(mask, c.lexical, 0).max(axis=1, keepdims=True)
     lexical_z = _zscores(c.lexical, mask)
-    soft_z = _zscores(c.soft, mask)
-    null_z = (c.sentence - null_mean[None, :]) / null_spread[None, :]
     columns = {
         "dense": c.dense,
         "sentence": c.sentence,
         "whole": c.whole,
         "dense_gap": _gaps(c.dense, mask),
         "sentence_gap": _gaps(c.sentence, mask),
-        "whole_gap": _gaps(c.whole, mask),
         "dense_z": _zscores(c.dense, mask),
         "lexical_z": lexical_z,
         "lexical_share": np.divide(
             c.lexical, lexical_best, out=np.zeros(c.lexical.shape), where=lexical_best > 0
         ),
         "lexical_z_covered": lexical_z * covered,
-        "soft": c.soft,
-        "soft_z": soft_z,
-        "soft_gap": _gaps(c.soft, mask),
-        "soft_z_uncovered": soft_z * (1 - covered),
         "dense_rank": _log_ranks(c.dense, mask),
         "lexical_rank": _log_ranks(c.lexical, mask),
         "caption": np.broadcast_to(caption[None, :], mask.shape),
         "units": np.broadcast_to(np.log(units)[None, :], mask.shape),
-        "null_z": null_z,
-        "null_gap": c.sentence - null_sorted[:, -1][None, :],
         "coverage": np.broadcast_to(covered, mask.shape),
         "terms": np.broadcast_to(np.log1p(c.terms)[:, None], mask.shape),
     }
@@ -145,12 +114,7 @@ def question_features(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
             top[f["sentence"]],
             top[f["dense"]],
             features[:, f["sentence"]].max(),
-            top[f["null_z"]],
-            features[:, f["null_z"]].max(),
-            features[:, f["null_gap"]].max(),
             top[f["lexical_share"]],
-            top[f["soft"]],
-            features[:, f["soft"]].max(),
             top[f["coverage"]],
             top[f["terms"]],
             np.log(len(scores)),

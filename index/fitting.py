@@ -38,9 +38,9 @@ RANK_FEATURES = (
     "dense_z",
     "lexical_z",
     "lexical_z_covered",
-    "soft_z",
-    "soft_z_uncovered",
 )
+# What the confidence models weigh (all of QUESTION_FEATURES unless an ablation shows one useless).
+CONFIDENCE_FEATURES = QUESTION_FEATURES
 FALSE_ABSTENTION_BUDGET = 0.01  # "none" is set so at most this share of training answerables get it
 HIGH_PRECISION = 0.92  # "high" is set so this share of the training folds' "high" answers are right
 INNER_FOLDS = 4
@@ -71,10 +71,8 @@ def examine(cases: Sequence[Case], embedder: Embedder, cache: Path) -> list[Exam
     """Index each case (saved under `cache`, rebuilt only when its articles change) and examine
     every question of it."""
     from index.retriever import SearchIndex, normalize_question
-    from index.startup import matcher_for, open_index
+    from index.startup import open_index
 
-    make_matcher = matcher_for(embedder)
-    matcher = make_matcher() if make_matcher else None
     examples: list[Example] = []
     for case in cases:
         settings = IndexSettings(articles_dir=case.articles_dir, index_dir=cache / cache_name(case))
@@ -84,7 +82,7 @@ def examine(cases: Sequence[Case], embedder: Embedder, cache: Path) -> list[Exam
         texts = [normalize_question(question.question)[0] or "?" for _, question in asked]
         vectors = embedder.embed(texts)
         for (name, question), (passages, features, _) in zip(
-            asked, index.examine(texts, vectors, matcher), strict=True
+            asked, index.examine(texts, vectors), strict=True
         ):
             correct = np.array(
                 [is_correct(index.passage_text(int(p)), question.evidence) for p in passages], dtype=bool
@@ -113,9 +111,11 @@ def _logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, names: tuple[st
     return LinearModel(names, mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
 
-def fit_ranker(examples: Sequence[Example], names: tuple[str, ...] = RANK_FEATURES) -> LinearModel:
+def fit_ranker(examples: Sequence[Example], names: tuple[str, ...] | None = None) -> LinearModel:
     """The ranking model: pairwise logistic regression on (correct − incorrect) feature differences
-    of the same question's candidates, so it learns what puts one passage above another there."""
+    of the same question's candidates, so it learns what puts one passage above another there
+    (over `names`, default RANK_FEATURES)."""
+    names = names or RANK_FEATURES
     columns = np.array([CANDIDATE_FEATURES.index(name) for name in names])
     differences, weights = [], []
     for example, weight in zip(examples, _weights(examples), strict=True):
@@ -188,9 +188,11 @@ def fit_scorer(examples: Sequence[Example], about: dict | None = None) -> Scorer
     kinds = np.array([e.question.kind for e in usable])
     weights = _weights(usable)
     correct_label = first_correct & (kinds == "answerable")
-    correct = _logistic(rows, correct_label, weights, QUESTION_FEATURES)
+    chosen = [QUESTION_FEATURES.index(name) for name in CONFIDENCE_FEATURES]
+    rows = rows[:, chosen]
+    correct = _logistic(rows, correct_label, weights, CONFIDENCE_FEATURES)
     judged = kinds != "near-topic"  # on the subject but unanswered: neither covered nor not
-    covered = _logistic(rows[judged], kinds[judged] == "answerable", weights[judged], QUESTION_FEATURES)
+    covered = _logistic(rows[judged], kinds[judged] == "answerable", weights[judged], CONFIDENCE_FEATURES)
 
     p_covered = 1 / (1 + np.exp(-covered.logits(rows)))
     p_correct = 1 / (1 + np.exp(-correct.logits(rows)))

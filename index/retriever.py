@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -25,11 +25,9 @@ from index.candidates import PER_SIGNAL, gather
 from index.embedding import Embedder
 from index.features import CANDIDATE_FEATURES, candidate_features
 from index.lexical import tokenize
-from index.null_profile import profile_stats
 from index.scorer import Scorer, load_scorer
 from index.settings import IndexSettings
 from index.store import IndexData
-from index.token_match import TokenMatcher
 from index.units import UNIT_KINDS
 from index.vector_index import build_vector_index
 
@@ -80,14 +78,14 @@ def _blas_libraries() -> ThreadpoolController:
 
 class SearchIndex:
     """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages, and the
-    per-passage facts the features need (kind, vector counts, the article's null profile)."""
+    per-passage facts the features need."""
 
     def __init__(self, data: IndexData) -> None:
         self.data = data
         self.vectors = data.vectors
         self.faiss = data.search_index if data.search_index is not None else build_vector_index(data.vectors)
         self.owners = data.units.passage
-        self._aliases = Aliases(**data.manifest.aliases)
+        self._aliases = Aliases.from_manifest(data.manifest.aliases)
         self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, self._aliases)
         # Per passage, the rows of its units in order (the passage's own vector first).
         # Passage p's rows: _unit_rows[_first[p] : _first[p + 1]].
@@ -102,7 +100,6 @@ class SearchIndex:
         is_own = np.zeros(len(self.owners), dtype=bool)
         is_own[self._unit_rows[self._first[:-1]]] = True
         self.is_key = is_sentence | (is_own & ~has_sentences[self.owners])
-        self._soft_ids: dict[int, np.ndarray] = {}
 
     @property
     def passage_count(self) -> int:
@@ -115,34 +112,9 @@ class SearchIndex:
     def passage_text(self, passage: int) -> str:
         return self.data.passages[passage].text
 
-    def soft_ids(self, matcher: TokenMatcher, passages: np.ndarray) -> list[np.ndarray]:
-        """The soft word matcher's content pieces of each passage (kept per passage: the same
-        passages are candidates again and again)."""
-        found = []
-        for passage in passages.tolist():
-            ids = self._soft_ids.get(passage)
-            if ids is None:
-                ids = self._soft_ids[passage] = matcher.content_ids(self.passage_text(passage))
-            found.append(ids)
-        return found
-
     @cached_property
     def _is_caption(self) -> np.ndarray:
         return np.array([passage.kind == "caption" for passage in self.data.passages], dtype=np.float32)
-
-    @cached_property
-    def _null(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per article its null mean, spread and sorted cosines; per passage its article's row."""
-        articles = self.data.manifest.articles
-        # an index without profiles (built by hand, as in tests) reads every cosine against 0
-        profiles = [article.get("null") or [0.0] for article in articles] or [[0.0]]
-        size = max(len(profile) for profile in profiles)
-        # profiles of unequal length (never written by one build) are padded with their last value
-        table = np.array([profile + profile[-1:] * (size - len(profile)) for profile in profiles])
-        stats = np.array([profile_stats(profile) for profile in profiles])
-        row_of = {article["source"]: row for row, article in enumerate(articles)}
-        article_of = np.array([row_of.get(passage.source, 0) for passage in self.data.passages])
-        return stats[:, 0], stats[:, 1], table, article_of
 
     def lexical_scores(self, questions: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 of every passage (a row per question), the share of each question's terms some
@@ -152,7 +124,7 @@ class SearchIndex:
         return scores, coverage, terms
 
     def examine(
-        self, questions: Sequence[str], vectors: np.ndarray, matcher: TokenMatcher | None = None
+        self, questions: Sequence[str], vectors: np.ndarray
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per question: its candidate passages, their CANDIDATE_FEATURES (a row each) and the unit
         row of each one's key sentence. What `search_many` ranks, and what index.fitting fits on."""
@@ -161,21 +133,14 @@ class SearchIndex:
         with _blas_libraries().limit(limits=1, user_api="blas"):
             for first in range(0, len(questions), group):
                 part = slice(first, first + group)
-                found = gather(self, questions[part], vectors[part], matcher)
+                found = gather(self, questions[part], vectors[part])
                 if not found.passages.size:  # nothing near in FAISS (an empty IVF list), no shared word
                     examined += [
                         (found.passages, np.zeros((0, len(CANDIDATE_FEATURES))), found.passages)
                     ] * len(found.mask)
                     continue
-                mean, spread, table, article_of = self._null
-                articles = article_of[found.passages]
                 features = candidate_features(
-                    found,
-                    caption=self._is_caption[found.passages],
-                    units=self.unit_counts[found.passages],
-                    null_mean=mean[articles],
-                    null_spread=spread[articles],
-                    null_sorted=table[articles],
+                    found, caption=self._is_caption[found.passages], units=self.unit_counts[found.passages]
                 )
                 for number, row in enumerate(found.mask):
                     columns = np.flatnonzero(row)
@@ -190,12 +155,11 @@ class SearchIndex:
         vectors: np.ndarray,
         k: int,
         scorer: Scorer,
-        matcher: TokenMatcher | None = None,
     ) -> list[tuple[Confidence, list[Hit]]]:
         """Rank passages for each question (row i of `vectors` embeds question i): candidates,
         features, the scorer's ranking and confidence."""
         results: list[tuple[Confidence, list[Hit]]] = []
-        for passages, features, key_rows in self.examine(questions, vectors, matcher):
+        for passages, features, key_rows in self.examine(questions, vectors):
             if not len(passages):
                 results.append(("none", []))
                 continue
@@ -247,7 +211,6 @@ class Retriever:
         data: IndexData,
         *,
         settings: IndexSettings | None = None,
-        matcher: Callable[[], TokenMatcher | None] | None = None,
         scorer: Scorer | None = None,
     ) -> None:
         self.embedder = embedder
@@ -255,18 +218,6 @@ class Retriever:
         self.scorer = scorer or load_scorer()
         self._index = SearchIndex(data)
         self._reindexing = threading.Lock()
-        # The soft word matcher is made at the first question (it memory-maps the model's table).
-        self._make_matcher = matcher
-        self._matcher: TokenMatcher | None = None
-        self._matcher_lock = threading.Lock()
-
-    def _token_matcher(self) -> TokenMatcher | None:
-        if self._make_matcher is not None:
-            with self._matcher_lock:
-                if self._make_matcher is not None:
-                    self._matcher = self._make_matcher()
-                    self._make_matcher = None
-        return self._matcher
 
     @property
     def reindexing(self) -> bool:
@@ -331,7 +282,7 @@ class Retriever:
         results = iter(())
         if asked:
             vectors = self.embedder.embed(asked)
-            results = iter(index.search_many(asked, vectors, max(1, k), self.scorer, self._token_matcher()))
+            results = iter(index.search_many(asked, vectors, max(1, k), self.scorer))
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:
             yield text, notice, (next(results) if text else ("none", [])), took_ms
@@ -341,4 +292,4 @@ class Retriever:
         index = self._index
         texts = [normalize_question(q)[0] or "?" for q in questions]
         vectors = self.embedder.embed(texts)
-        return index.examine(texts, vectors, self._token_matcher())
+        return index.examine(texts, vectors)

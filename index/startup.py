@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from index.articles import ArticleError, article_files, file_signature, read_article
@@ -14,7 +14,6 @@ from index.embedding import Embedder, ModelError, model_fingerprint, model_name,
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexStore, IndexUnavailable
-from index.token_match import TokenMatcher
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +22,6 @@ log = logging.getLogger(__name__)
 # both share an identity and switching between them keeps the index; int8 vectors differ (cosine
 # ~0.99), so "onnx-int8" has its own identity and switching to or from it rebuilds. docs/benchmarks.md
 BACKENDS = ("onnx", "onnx-int8", "torch")
-
-
-def matcher_for(embedder: Embedder) -> Callable[[], TokenMatcher | None] | None:
-    """Makes the soft word matcher of the embedder's model when the retriever first needs it; None for
-    an embedder that is not a model folder (a test's fake)."""
-    path: Path | None = getattr(embedder, "model_path", None)
-    return None if path is None else lambda: TokenMatcher.from_model(path)
 
 
 def load_embedder(settings: IndexSettings) -> Embedder:
@@ -117,4 +109,4 @@ def open_retriever(
     """A ready `Retriever`, and the stats of the build if one was needed."""
     embedder = embedder or load_embedder(settings)
     data, stats = open_index(settings, embedder)
-    return Retriever(embedder, data, settings=settings, matcher=matcher_for(embedder)), stats
+    return Retriever(embedder, data, settings=settings), stats

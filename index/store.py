@@ -51,7 +51,7 @@ from index.vector_index import ExactIndex, build_vector_index, configure
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 8
 _FILES = ("passages.jsonl", "passages.npy", "units.jsonl", "units.npy", "vectors.npy")
 _FAISS = "index.faiss"
 _LEXICAL = {"terms": "lexical-terms.npy", "postings": "lexical-postings.npy"}

@@ -182,3 +182,9 @@ def test_another_articles_descriptions_do_not_block_or_steal_a_role():
 
 def test_old_manifests_without_roles_still_load():
     assert Aliases(**{"acronyms": {}, "descriptions": {}}).roles == {}
+
+
+def test_alias_kinds_this_version_does_not_use_are_left_out():
+    old = {"acronyms": {"ICE": "Immigration and Customs Enforcement"}, "names": {"philly": "Philly"}}
+
+    assert Aliases.from_manifest(old) == Aliases(acronyms={"ICE": "Immigration and Customs Enforcement"})

@@ -106,7 +106,7 @@ def test_the_saved_bm25_is_loaded_and_ranks_as_a_rebuilt_one(retriever: Retrieve
     assert loaded.lexical is not None
     assert (settings.index_dir / "lexical-terms.npy").is_file()
     assert (settings.index_dir / "lexical-postings.npy").is_file()
-    rebuilt = lexical_index(loaded.passages, Aliases(**loaded.manifest.aliases))
+    rebuilt = lexical_index(loaded.passages, Aliases.from_manifest(loaded.manifest.aliases))
     for query in QUERIES:
         assert np.array_equal(loaded.lexical.scores(query), rebuilt.scores(query))
 
