@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint format bench reindex eval clean
+.PHONY: run test test-fast lint format bench reindex eval fit clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,11 @@ format: $(VENV)/.dev
 reindex: $(VENV)/.runtime
 	$(PY) run_bot.py reindex
 
-eval: $(VENV)/.runtime
-	$(PY) run_bot.py eval data/benchmark/news/philadelphia/dev.jsonl
+eval: $(VENV)/.dev  ## retrieval quality on the benchmark, cross-validated by article
+	$(PY) run_bot.py eval data/benchmark
+
+fit: $(VENV)/.dev  ## re-fit index/scorer.json on the benchmark (scikit-learn)
+	$(PY) run_bot.py fit
 
 bench: $(VENV)/.dev
 	$(PY) run_bot.py bench

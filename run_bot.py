@@ -154,12 +154,22 @@ def _eval_benchmark(args: argparse.Namespace) -> int:
     from index.fitting import cross_validate, report_rows
 
     examples = _examine_benchmark(args.path, args.only)
-    try:
-        results = cross_validate(examples, args.folds)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+    if args.scorer is not None:
+        from index.scorer import ScorerError, load_scorer
+
+        try:
+            scorer = load_scorer(args.scorer)
+        except ScorerError as error:
+            sys.exit(f"error: {error}")
+        results = [(e, scorer.decide(e.features) if len(e.features) else None) for e in examples]
+        print(f"with the scorer {args.scorer} (fitted on: {', '.join(scorer.about.get('cases', ['?']))}):")
+    else:
+        try:
+            results = cross_validate(examples, args.folds)
+        except ValueError as error:
+            sys.exit(f"error: {error}")
+        print(f"cross-validated by article ({min(args.folds, len({e.case for e in examples}))} folds):")
     rows = report_rows(results)
-    print(f"cross-validated by article ({min(args.folds, len({e.case for e in examples}))} folds):")
     print(report_table(rows))
     if args.verbose:
         for name, report in rows[:-1]:
@@ -254,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--folds", type=_folds, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument(
         "--only", action="append", default=[], metavar="PREFIX", help="only the cases whose name starts so"
+    )
+    evaluate.add_argument(
+        "--scorer",
+        type=Path,
+        help="a benchmark folder answered by this scorer (e.g. index/scorer.json), not cross-validated",
     )
     evaluate.set_defaults(handler=_eval)
 

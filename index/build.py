@@ -76,10 +76,8 @@ def lexical_index(passages: Sequence[Passage], aliases: Aliases) -> Bm25:
 
 
 def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
-    """What the model reads for a unit: its words with aliases spelled out (see index.aliases), and
-    a caption marked as one, so "what does the photo show?" finds it."""
-    text = expand_aliases(text, aliases, passage.source)
-    return f"Photo caption: {text}" if passage.kind == "caption" else text
+    """What the model reads for a unit: its words with aliases spelled out (see index.aliases)."""
+    return expand_aliases(text, aliases, passage.source)
 
 
 def build_index(

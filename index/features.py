@@ -2,7 +2,7 @@
 
 Every feature means the same on a 13-paragraph story and a 150-paragraph encyclopedia page: raw
 cosines (the model's own scale), and otherwise scores relative to the question's other candidates
-(z-scores, gaps to the best, ranks). A new signal is a new name here plus a re-fit (`run_bot.py
+(z-scores, shares of the best). A new signal is a new name here plus a re-fit (`run_bot.py
 fit`), never a rule; docs/retrieval.md has the ablations behind each one.
 """
 
@@ -17,16 +17,10 @@ CANDIDATE_FEATURES = (
     "dense",  # best cosine of any of the passage's vectors
     "sentence",  # … of the passage or one of its sentences (clauses score higher against anything)
     "whole",  # … of the passage's own vector
-    "dense_gap",  # dense minus the best dense among the question's candidates
-    "sentence_gap",
     "dense_z",  # z-score among the question's candidates
     "lexical_z",  # BM25 z-score
     "lexical_share",  # BM25 / the best BM25 among the candidates
     "lexical_z_covered",  # lexical_z × the share of the question's terms the articles use
-    "dense_rank",  # log(1 + rank) by dense among the candidates
-    "lexical_rank",
-    "caption",  # 1 for a photo caption
-    "units",  # log of the passage's vectors (a longer passage has more chances to match)
     "coverage",  # the question's: the same for all its candidates
     "terms",  # log(1 + distinct terms of the question)
 )
@@ -58,21 +52,9 @@ def _zscores(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.divide(deviation, spread, out=np.zeros_like(deviation), where=spread > 1e-9)
 
 
-def _gaps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    best = np.where(mask, values, -np.inf).max(axis=1, keepdims=True)
-    return np.where(mask, values - np.where(np.isfinite(best), best, 0), 0)
-
-
-def _log_ranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    order = np.argsort(np.where(mask, -values, np.inf), axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(values.shape[1])[None, :], axis=1)
-    return np.log1p(ranks)
-
-
-def candidate_features(candidates: Candidates, caption: np.ndarray, units: np.ndarray) -> np.ndarray:
+def candidate_features(candidates: Candidates) -> np.ndarray:
     """(questions, candidates, CANDIDATE_FEATURES) float32 for the batch; entries outside `mask` are
-    meaningless. `caption` (bool) and `units` (vector counts) are per candidate passage."""
+    meaningless."""
     c = candidates
     mask = c.mask
     covered = c.coverage[:, None]
@@ -82,18 +64,12 @@ def candidate_features(candidates: Candidates, caption: np.ndarray, units: np.nd
         "dense": c.dense,
         "sentence": c.sentence,
         "whole": c.whole,
-        "dense_gap": _gaps(c.dense, mask),
-        "sentence_gap": _gaps(c.sentence, mask),
         "dense_z": _zscores(c.dense, mask),
         "lexical_z": lexical_z,
         "lexical_share": np.divide(
             c.lexical, lexical_best, out=np.zeros(c.lexical.shape), where=lexical_best > 0
         ),
         "lexical_z_covered": lexical_z * covered,
-        "dense_rank": _log_ranks(c.dense, mask),
-        "lexical_rank": _log_ranks(c.lexical, mask),
-        "caption": np.broadcast_to(caption[None, :], mask.shape),
-        "units": np.broadcast_to(np.log(units)[None, :], mask.shape),
         "coverage": np.broadcast_to(covered, mask.shape),
         "terms": np.broadcast_to(np.log1p(c.terms)[:, None], mask.shape),
     }

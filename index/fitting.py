@@ -29,8 +29,8 @@ from index.settings import IndexSettings
 log = logging.getLogger(__name__)
 
 # What the ranking model weighs: features whose differences between two passages of one question
-# mean the same on any article (docs/retrieval.md has the ablations). Gaps to the best and the null
-# features only shift or rescale a question's candidates together: they inform the confidence.
+# mean the same on any article (docs/retrieval.md has the ablations). The question's own features
+# (coverage, terms) are the same for all its candidates: they inform the confidence only.
 RANK_FEATURES = (
     "dense",
     "sentence",

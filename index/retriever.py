@@ -13,7 +13,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -112,10 +112,6 @@ class SearchIndex:
     def passage_text(self, passage: int) -> str:
         return self.data.passages[passage].text
 
-    @cached_property
-    def _is_caption(self) -> np.ndarray:
-        return np.array([passage.kind == "caption" for passage in self.data.passages], dtype=np.float32)
-
     def lexical_scores(self, questions: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 of every passage (a row per question), the share of each question's terms some
         passage uses, and how many distinct terms each has."""
@@ -139,9 +135,7 @@ class SearchIndex:
                         (found.passages, np.zeros((0, len(CANDIDATE_FEATURES))), found.passages)
                     ] * len(found.mask)
                     continue
-                features = candidate_features(
-                    found, caption=self._is_caption[found.passages], units=self.unit_counts[found.passages]
-                )
+                features = candidate_features(found)
                 for number, row in enumerate(found.mask):
                     columns = np.flatnonzero(row)
                     examined.append(

@@ -219,3 +219,75 @@ def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch):
         run_bot.main(["ask", "question"])
 
     assert "LOG_LEVEL 'LOUD' is not a logging level" in str(exited.value.code)
+
+
+@pytest.fixture
+def benchmark(tmp_path: Path) -> Path:
+    """A benchmark of two cases: the shipped article, and a short invented one."""
+    import shutil
+
+    from tests.conftest import SHIPPED_ARTICLE
+
+    root = tmp_path / "benchmark"
+    shipped = root / "news" / "shipped"
+    (shipped / "articles").mkdir(parents=True)
+    shutil.copy(SHIPPED_ARTICLE, shipped / "articles" / SHIPPED_ARTICLE.name)
+    shutil.copy(DEV_QUESTIONS, shipped / "dev.jsonl")
+    other = root / "news" / "bakery"
+    (other / "articles").mkdir(parents=True)
+    (other / "articles" / "bakery.txt").write_text(
+        "Town Bakery Wins Prize\n\n"
+        "The town bakery won the regional bread prize on Monday, its owner said.\n\n"
+        "The owner, Ana Ruiz, opened the bakery in 2011 with two ovens.\n\n"
+        "The prize comes with a grant of 5,000 euros for new equipment.\n"
+    )
+    rows = [
+        {"question": "who owns the bakery", "answerable": True, "evidence": ["Ana Ruiz"]},
+        {"question": "what did the bakery win", "answerable": True, "evidence": ["regional bread prize"]},
+        {"question": "how much money comes with the prize", "answerable": True, "evidence": ["5,000 euros"]},
+        {"question": "what is the capital of peru", "answerable": False},
+    ]
+    (other / "blind.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return root
+
+
+def test_eval_of_a_benchmark_folder_is_cross_validated_by_article(
+    benchmark: Path, capsys: pytest.CaptureFixture[str]
+):
+    assert run_bot.main(["eval", str(benchmark), "--folds", "2"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("cross-validated by article (2 folds):\n")
+    for row in ("news/bakery/blind", "news/shipped/dev", "all"):
+        assert re.search(rf"^{re.escape(row)} +\d+ +\d+ +\d+ +\d\.\d{{3}}", out, re.MULTILINE), row
+
+
+def test_fit_writes_a_scorer_that_eval_can_use(
+    benchmark: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    out = tmp_path / "scorer.json"
+
+    assert run_bot.main(["fit", "--benchmark", str(benchmark), "--out", str(out)]) == 0
+    assert f"wrote {out}: fitted on" in capsys.readouterr().out
+    scorer = json.loads(out.read_text())
+    assert scorer["about"]["cases"] == ["news/bakery", "news/shipped"]
+
+    assert run_bot.main(["eval", str(benchmark), "--scorer", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"with the scorer {out} (fitted on: news/bakery, news/shipped):"
+    )
+
+
+def test_eval_of_a_folder_without_cases_is_a_one_line_error(tmp_path: Path):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["eval", str(tmp_path)])
+
+    assert str(exited.value.code).startswith(f"error: no benchmark cases under {tmp_path}")
+
+
+def test_eval_refuses_a_single_fold(benchmark: Path, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["eval", str(benchmark), "--folds", "1"])
+
+    assert exited.value.code == 2
+    assert "must be at least 2" in capsys.readouterr().err

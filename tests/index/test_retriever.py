@@ -24,6 +24,7 @@ from tests.conftest import SHIPPED_ARTICLE
 from tests.fakes import FakeEmbedder
 
 ON_TOPIC = "What does Juntos, the immigrant advocacy group, say?"
+REWRITTEN = "What does Juntos, the community organising group, say?"  # ON_TOPIC after `rewrite`
 OFF_TOPIC = "sourdough bread baking tips"
 
 
@@ -178,7 +179,7 @@ def test_reindex_serves_and_saves_the_new_text(retriever: Retriever, settings: I
 
     retriever.reindex()
 
-    assert retriever.ask(ON_TOPIC).hits[0].passage.text.startswith("Juntos, a community organising group")
+    assert retriever.ask(REWRITTEN).hits[0].passage.text.startswith("Juntos, a community organising group")
     assert IndexStore(settings.index_dir).load().passages == retriever.data.passages
 
 
@@ -227,4 +228,4 @@ def test_one_reindex_at_a_time_and_questions_are_answered_meanwhile(
     # the passage and its changed clause ("Juntos, a community organising group,"); the rest is reused
     assert stats.embedded == 2
     assert not retriever.reindexing
-    assert retriever.ask(ON_TOPIC).hits[0].passage.text.startswith("Juntos, a community organising group")
+    assert retriever.ask(REWRITTEN).hits[0].passage.text.startswith("Juntos, a community organising group")
