@@ -52,11 +52,14 @@ def test_thresholds_hold_their_budgets_on_the_training_questions():
     abstained = sum(r.confidence == "none" for r in answerable) / len(answerable)
     high = [(e, r) for e, r in ranked if r.confidence == "high"]
     precision = sum(e.outcome(r).first_correct for e, r in high) / len(high)
-    assert abstained <= 2 * fitting.FALSE_ABSTENTION_BUDGET + 1 / len(answerable)
+    assert abstained <= fitting.FALSE_ABSTENTION_BUDGET
     assert precision >= fitting.HIGH_PRECISION - 0.05
     # a covered model that learned nothing would abstain on about the budget's share of them
     off_topic = [r for e, r in ranked if not e.question.answerable]
-    assert sum(r.confidence == "none" for r in off_topic) / len(off_topic) > 0.3
+    assert (
+        sum(r.confidence == "none" for r in off_topic) / len(off_topic)
+        > fitting.FALSE_ABSTENTION_BUDGET + 0.2
+    )
 
 
 def test_cross_validation_never_answers_a_case_with_a_scorer_fitted_on_it(monkeypatch: pytest.MonkeyPatch):
