@@ -23,10 +23,25 @@ pytestmark = pytest.mark.slow
 
 BENCHMARK = REPO / "data" / "benchmark"
 
-# kind → metric → floor (metrics whose name ends in "abstention" are ceilings)
+# kind → metric → floor; false_abstention is a ceiling. Measured in session 4 (5 folds, 16 articles):
+# encyclopedia R@1 0.830, R@3 0.938, off→none 0.390, high P 0.880, false abst. 0.001;
+# news R@1 0.717, R@3 0.860, off→none 0.385, near¬high 0.932, high P 0.868, false abst. 0.026.
 FLOORS: dict[str, dict[str, float]] = {
-    "encyclopedia": {},
-    "news": {},
+    "encyclopedia": {
+        "recall_at_1": 0.82,
+        "recall_at_3": 0.93,
+        "off_topic_none": 0.37,
+        "high_precision": 0.86,
+        "false_abstention": 0.005,
+    },
+    "news": {
+        "recall_at_1": 0.70,
+        "recall_at_3": 0.84,
+        "off_topic_none": 0.36,
+        "near_topic_not_high": 0.9,
+        "high_precision": 0.84,
+        "false_abstention": 0.035,
+    },
 }
 
 
