@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
@@ -47,14 +47,23 @@ def _open_retriever() -> Retriever:
     from index.embedding import ModelError
     from index.settings import IndexSettings
     from index.startup import open_retriever
+    from index.store import IndexDirRefused
 
     try:
         retriever, _ = open_retriever(IndexSettings.from_env())
+    except IndexDirRefused as error:
+        _refuse(error)
     except (ArticleError, ModelError) as error:
         sys.exit(f"error: {error}")
     except OSError as error:
         sys.exit(_file_error(error))
     return retriever
+
+
+def _refuse(error: Exception) -> NoReturn:
+    """A setting that would make the index overwrite what it doesn't own: one line, exit 2."""
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
 
 
 def _file_error(error: OSError) -> str:
@@ -87,20 +96,23 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _reindex(_: argparse.Namespace) -> int:
     from index.articles import ArticleError
-    from index.build import rebuild
+    from index.build import keep_apart, rebuild
     from index.embedding import ModelError
     from index.settings import IndexSettings
     from index.startup import load_embedder
-    from index.store import IndexStore, IndexUnavailable
+    from index.store import IndexDirRefused, IndexStore, IndexUnavailable
 
     settings = IndexSettings.from_env()
     try:
+        keep_apart(settings)  # before the model loads (a first start exports it: seconds)
         embedder = load_embedder(settings)
         try:
             previous = IndexStore(settings.index_dir).load()
         except IndexUnavailable:
             previous = None
         _, stats = rebuild(settings, embedder, previous)
+    except IndexDirRefused as error:
+        _refuse(error)
     except (ArticleError, ModelError) as error:
         sys.exit(f"error: {error}")
     except OSError as error:

@@ -52,7 +52,9 @@ def run_all(*, quick: bool = False) -> dict[str, Any]:
         shipped = IndexSettings(articles_dir=ARTICLES, index_dir=work / f"index-{default_backend}")
         retriever, _ = open_retriever(shipped, embedders[default_backend])
         # every question set together: enough distinct questions for a full batch
-        texts = [q.question for question_set in (questions, *extra.values()) for q in question_set]
+        texts = list(
+            dict.fromkeys(q.question for question_set in (questions, *extra.values()) for q in question_set)
+        )
         results["throughput"] = {"backend": default_backend} | answering.throughput(
             retriever, texts, levels=(1, 8, 64), repeats=2 if quick else 3
         )

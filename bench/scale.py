@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.corpus import clustered_vectors, uniform_vectors
 from bench.measure import median
-from index.retriever import DENSE_CANDIDATES
+from index.candidates import DENSE_UNITS as DENSE_CANDIDATES
 from index.vector_index import ExactIndex, build_vector_index, describe, nearest_rows
 
 

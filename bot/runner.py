@@ -21,6 +21,7 @@ from index.articles import ArticleError
 from index.embedding import ModelError
 from index.settings import IndexSettings
 from index.startup import open_retriever
+from index.store import IndexDirRefused
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
         return _fail(f"error: {error}")
     try:
         retriever, _ = open_retriever(IndexSettings.from_env(env))  # a build is logged by index.build
-    except (ArticleError, ModelError) as error:
+    except (ArticleError, ModelError, IndexDirRefused) as error:
         return _fail(f"error: {error}")
     except OSError as error:  # INDEX_DIR under a file, read-only, no space...
         where = f": {error.filename}" if error.filename else ""

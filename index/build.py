@@ -20,7 +20,7 @@ from index.embedding import Embedder
 from index.lexical import Bm25
 from index.passages import Passage, split_clauses, split_sentences
 from index.settings import IndexSettings
-from index.store import SCHEMA_VERSION, IndexData, IndexStore, Manifest
+from index.store import SCHEMA_VERSION, IndexData, IndexDirRefused, IndexStore, Manifest
 from index.units import Unit, UnitKind, Units
 from index.vector_index import build_vector_index
 
@@ -141,10 +141,22 @@ def build_index(
     return data, stats
 
 
+def keep_apart(settings: IndexSettings) -> None:
+    """Raise IndexDirRefused when INDEX_DIR is ARTICLES_DIR, inside it or around it: a reindex
+    replaces INDEX_DIR whole."""
+    articles, index = settings.articles_dir.resolve(), settings.index_dir.resolve()
+    if articles == index or articles in index.parents or index in articles.parents:
+        raise IndexDirRefused(
+            f"INDEX_DIR {settings.index_dir} and ARTICLES_DIR {settings.articles_dir} overlap (a reindex "
+            "replaces INDEX_DIR whole); keep them in separate folders"
+        )
+
+
 def rebuild(
     settings: IndexSettings, embedder: Embedder, previous: IndexData | None
 ) -> tuple[IndexData, BuildStats]:
     """Build from ARTICLES_DIR (reusing `previous`'s embeddings) and save atomically."""
+    keep_apart(settings)
     store = IndexStore(settings.index_dir)
     with store.lock():
         articles = load_articles(settings.articles_dir)

@@ -54,7 +54,12 @@ def gather(
         owners = index.owners[rows]
         _, first = np.unique(owners, return_index=True)  # FAISS ranks best first
         chosen[number, owners[np.sort(first)[:PER_SIGNAL]]] = True
-    top_lexical = np.argsort(-lexical, axis=1, kind="stable")[:, :PER_SIGNAL]
+    # the PER_SIGNAL best by BM25, unordered (a partition, not a sort of every passage)
+    top_lexical = (
+        np.argpartition(-lexical, PER_SIGNAL - 1, axis=1)[:, :PER_SIGNAL]
+        if lexical.shape[1] > PER_SIGNAL
+        else np.argsort(-lexical, axis=1)
+    )
     shares_words = np.take_along_axis(lexical, top_lexical, axis=1) > 0
     chosen[np.nonzero(shares_words)[0], top_lexical[shares_words]] = True
 

@@ -1,4 +1,5 @@
-"""Questions in, `Answer`s out: hybrid search (dense FAISS + BM25) over an in-memory index.
+"""Questions in, `Answer`s out: candidates (dense FAISS + BM25, index.candidates), their features
+(index.features), and the fitted scorer's ranking and confidence (index.scorer).
 
 The index a `Retriever` serves is an immutable `SearchIndex`; a reindex builds a new one and swaps
 the reference, so questions asked meanwhile are answered from the old one, never a half-built one.
@@ -14,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -76,6 +77,14 @@ def _blas_libraries() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+class Examined(NamedTuple):
+    """One question's candidates, unscored: what the scorer ranks and what index.fitting fits on."""
+
+    passages: np.ndarray  # their numbers in the index
+    features: np.ndarray  # a row of CANDIDATE_FEATURES each
+    key_rows: np.ndarray  # the unit row of each one's key sentence for the question
+
+
 class SearchIndex:
     """An `IndexData` made searchable: FAISS over its vectors, BM25 over its passages, and the
     per-passage facts the features need."""
@@ -119,11 +128,8 @@ class SearchIndex:
         terms = np.array([len(set(tokenize(text))) for text in questions], dtype=np.float64)
         return scores, coverage, terms
 
-    def examine(
-        self, questions: Sequence[str], vectors: np.ndarray
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per question: its candidate passages, their CANDIDATE_FEATURES (a row each) and the unit
-        row of each one's key sentence. What `search_many` ranks, and what index.fitting fits on."""
+    def examine(self, questions: Sequence[str], vectors: np.ndarray) -> list[Examined]:
+        """Per question (row i of `vectors` embeds question i), its candidates and their features."""
         group = max(1, UNIT_SCORES_PER_GROUP // (2 * PER_SIGNAL * max(1, int(self.unit_counts.mean()))))
         examined = []
         with _blas_libraries().limit(limits=1, user_api="blas"):
@@ -131,15 +137,18 @@ class SearchIndex:
                 part = slice(first, first + group)
                 found = gather(self, questions[part], vectors[part])
                 if not found.passages.size:  # nothing near in FAISS (an empty IVF list), no shared word
-                    examined += [
-                        (found.passages, np.zeros((0, len(CANDIDATE_FEATURES))), found.passages)
-                    ] * len(found.mask)
+                    nothing = Examined(found.passages, np.zeros((0, len(CANDIDATE_FEATURES))), found.passages)
+                    examined += [nothing] * len(found.mask)
                     continue
                 features = candidate_features(found)
                 for number, row in enumerate(found.mask):
                     columns = np.flatnonzero(row)
                     examined.append(
-                        (found.passages[columns], features[number, columns], found.key_rows[number, columns])
+                        Examined(
+                            found.passages[columns],
+                            features[number, columns],
+                            found.key_rows[number, columns],
+                        )
                     )
         return examined
 
@@ -281,7 +290,7 @@ class Retriever:
         for text, notice in normalized:
             yield text, notice, (next(results) if text else ("none", [])), took_ms
 
-    def examine_many(self, questions: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def examine_many(self, questions: Sequence[str]) -> list[Examined]:
         """`SearchIndex.examine` for questions as asked: candidates and their features, unscored."""
         index = self._index
         texts = [normalize_question(q)[0] or "?" for q in questions]

@@ -60,6 +60,21 @@ _UNIT_RECORD = np.dtype([("passage", "<i8"), ("kind", "u1"), ("line", "<i8")])
 Row = TypeVar("Row")
 
 
+# Written into every index this store saves: the store replaces or deletes only folders that hold it
+# (or, saved before it existed, a manifest) and nothing but the store's own files.
+MARKER = "ARTICLE-QA-INDEX"
+_MARKER_TEXT = (
+    "An index written by the article Q&A bot; `python run_bot.py reindex` replaces this folder whole.\n"
+)
+
+
+_OWN_FILES = frozenset({*_FILES, _FAISS, *_LEXICAL.values(), "manifest.json", MARKER})
+
+
+class IndexDirRefused(Exception):
+    """INDEX_DIR names a folder the store may not replace or delete; the message says which and why."""
+
+
 class IndexUnavailable(Exception):
     """The index on disk can't be served as it is (missing, unreadable, stale); says why."""
 
@@ -257,8 +272,25 @@ class IndexStore:
     """Saves and loads `IndexData` under one directory (INDEX_DIR)."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._previous = directory.with_name(directory.name + ".previous")
+        if not directory.resolve().name:
+            raise IndexDirRefused(f"INDEX_DIR {directory} is the root folder; name a folder of its own")
+        self.directory = directory.resolve() if not directory.name else directory
+        self._previous = self.directory.with_name(self.directory.name + ".previous")
+
+    def check_replaceable(self) -> None:
+        """Raise IndexDirRefused unless INDEX_DIR (and its `.previous`) are missing, empty, or an index
+        this store made: a reindex replaces them whole."""
+        for folder in (self.directory, self._previous):
+            if not (folder.exists() or folder.is_symlink()):
+                continue
+            if folder.is_symlink() or not folder.is_dir():
+                raise IndexDirRefused(f"INDEX_DIR {folder} is not a folder; point INDEX_DIR at a new folder")
+            names = {entry.name for entry in os.scandir(folder)}
+            if names and not (names <= _OWN_FILES and names & {MARKER, "manifest.json"}):
+                raise IndexDirRefused(
+                    f"INDEX_DIR {folder} holds files the index did not write (a reindex replaces the folder "
+                    "whole); point INDEX_DIR at an empty or new folder"
+                )
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -276,6 +308,7 @@ class IndexStore:
         """Write `data` beside INDEX_DIR, then rename it into place."""
         import faiss
 
+        self.check_replaceable()
         parent = self.directory.parent
         parent.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers()
@@ -302,7 +335,8 @@ class IndexStore:
             checksums = {name: _file_checksum(staging / name) for name in files}
             manifest = {**asdict(data.manifest), "checksums": checksums}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            for name in (*files, "manifest.json"):
+            (staging / MARKER).write_text(_MARKER_TEXT)
+            for name in (*files, "manifest.json", MARKER):
                 with (staging / name).open("rb") as handle:
                     os.fsync(handle.fileno())
             self._swap_in(staging)
@@ -328,6 +362,7 @@ class IndexStore:
     def load(self) -> IndexData:
         """The saved index, verified against its manifest; raises `IndexUnavailable` saying why not."""
         if not self.directory.exists() and self._previous.exists():
+            self.check_replaceable()
             log.warning("recovering the index from %s (a build was interrupted)", self._previous)
             os.rename(self._previous, self.directory)
         if not self.directory.exists():

@@ -28,8 +28,20 @@ def test_decide_ranks_by_the_model_and_says_how_sure_it_is():
     assert ranked.order.tolist() == [1, 2, 0]
     assert ranked.scores.tolist() == pytest.approx([0.7, 0.4, 0.2])
     assert ranked.confidence == "high"
+    assert scorer.decide(candidates([0.15, 0.1])).confidence == "none"
+
+
+def test_low_when_the_first_is_probably_wrong_but_the_article_covers_it():
+    scorer = Scorer(
+        fake_scorer().rank,
+        LinearModel(("top_sentence",), np.array([0.8]), np.array([0.01]), np.ones(1), 0.0),
+        fake_scorer().covered,
+        0.5,
+        0.5,
+        {},
+    )
+
     assert scorer.decide(candidates([0.3, 0.2])).confidence == "low"
-    assert scorer.decide(candidates([0.05])).confidence == "none"
 
 
 def test_the_confidence_thresholds():

@@ -18,6 +18,7 @@ from bot.permissions import Requester, reindex_refusal
 from bot.tree import NotAllowed, send_private
 from index.articles import ArticleError
 from index.retriever import ReindexRunning
+from index.store import IndexDirRefused
 
 if TYPE_CHECKING:
     from bot.bot import ArticleBot
@@ -75,7 +76,7 @@ class Admin(commands.Cog):
             stats = await retriever.reindex()
         except ReindexRunning:
             text = rendering.REINDEX_RUNNING
-        except ArticleError as error:
+        except (ArticleError, IndexDirRefused) as error:
             log.warning("reindex failed: %s", error)
             text = rendering.reindex_failed_text(str(error))
         except Exception as error:
