@@ -157,7 +157,7 @@ def rebuild(
 ) -> tuple[IndexData, BuildStats]:
     """Build from ARTICLES_DIR (reusing `previous`'s embeddings) and save atomically."""
     keep_apart(settings)
-    store = IndexStore(settings.index_dir)
+    store = IndexStore(settings.index_dir, lock_dir=settings.model_cache_dir)
     with store.lock():
         articles = load_articles(settings.articles_dir)
         data, stats = build_index(articles, embedder, previous)

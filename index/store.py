@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -271,11 +272,18 @@ def _fsync_dir(path: Path) -> None:
 class IndexStore:
     """Saves and loads `IndexData` under one directory (INDEX_DIR)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, lock_dir: Path | None = None) -> None:
         if not directory.resolve().name:
             raise IndexDirRefused(f"INDEX_DIR {directory} is the root folder; name a folder of its own")
         self.directory = directory.resolve() if not directory.name else directory
         self._previous = self.directory.with_name(self.directory.name + ".previous")
+        # the writers' lock: in `lock_dir` (a folder the project owns), named after INDEX_DIR
+        where = hashlib.sha256(str(self.directory.resolve()).encode()).hexdigest()[:16]
+        self._lock_path = (
+            lock_dir / f"index-{where}.lock"
+            if lock_dir is not None
+            else self.directory.with_name(f".{self.directory.name}.lock")
+        )
 
     def check_replaceable(self) -> None:
         """Raise IndexDirRefused unless INDEX_DIR (and its `.previous`) are missing, empty, or an index
@@ -295,9 +303,8 @@ class IndexStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Serialise writers across processes (the bot and a `reindex` from the shell)."""
-        self.directory.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.directory.with_name(f".{self.directory.name}.lock")
-        with lock_path.open("a") as handle:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock_path.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

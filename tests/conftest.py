@@ -41,8 +41,13 @@ def articles_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, articles_dir: Path) -> IndexSettings:
-    """Settings pointing at the temporary ARTICLES_DIR and an INDEX_DIR under tmp_path."""
-    return IndexSettings(articles_dir=articles_dir, index_dir=tmp_path / "var" / "index")
+    """Settings pointing at the temporary ARTICLES_DIR, and an INDEX_DIR and MODEL_CACHE_DIR under
+    tmp_path."""
+    return IndexSettings(
+        articles_dir=articles_dir,
+        index_dir=tmp_path / "var" / "index",
+        model_cache_dir=tmp_path / "cache",
+    )
 
 
 @pytest.fixture
@@ -65,7 +70,7 @@ def real_embedder() -> Embedder:
     export is cached where `make run` caches it (var/models), so only the first run pays for it."""
     from index.startup import load_embedder
 
-    return load_embedder(IndexSettings(index_dir=MODEL_CACHE.parent / "index"))
+    return load_embedder(IndexSettings(model_cache_dir=MODEL_CACHE))
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +82,6 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
     articles = root / "articles"
     articles.mkdir()
     shutil.copy(SHIPPED_ARTICLE, articles / SHIPPED_ARTICLE.name)
-    settings = IndexSettings(articles_dir=articles, index_dir=root / "index")
+    settings = IndexSettings(articles_dir=articles, index_dir=root / "index", model_cache_dir=MODEL_CACHE)
     open_retriever(settings, real_embedder)
     return settings

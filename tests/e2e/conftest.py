@@ -264,6 +264,7 @@ async def start_bot_process(
             stand_in.environment(),
             ARTICLES_DIR=str(REPO / "data" / "articles"),
             INDEX_DIR=str(home / "index"),
+            MODEL_CACHE_DIR=str(home / "models"),
             LOG_LEVEL="INFO",
             PYTHON_DOTENV_DISABLED="1",  # a developer's .env must not change the bot under test
         )

@@ -103,6 +103,7 @@ async def run_to_exit(env: Mapping[str, str], home: Path, *, timeout: float = 60
     environment.update(
         ARTICLES_DIR=str(REPO / "data" / "articles"),
         INDEX_DIR=str(home / "index"),
+        MODEL_CACHE_DIR=str(home / "models"),
         PYTHON_DOTENV_DISABLED="1",
         LOG_LEVEL="DEBUG",
         **env,

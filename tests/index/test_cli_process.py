@@ -32,13 +32,14 @@ OFF_TOPIC = "How do I bake sourdough bread?"
 @pytest.fixture
 def env(tmp_path: Path, real_index: IndexSettings) -> dict[str, str]:
     """The environment of a fresh checkout: no Discord token, no .env; INDEX_DIR is a copy of the
-    session's index, beside the shared model cache (INDEX_DIR/../models)."""
+    session's index; MODEL_CACHE_DIR links to the shared model cache."""
     shutil.copytree(real_index.index_dir, tmp_path / "index")
     (tmp_path / "models").symlink_to(MODEL_CACHE, target_is_directory=True)
     environment = {name: value for name, value in os.environ.items() if name != "DISCORD_TOKEN"}
     environment.update(
         ARTICLES_DIR=str(real_index.articles_dir),
         INDEX_DIR=str(tmp_path / "index"),
+        MODEL_CACHE_DIR=str(tmp_path / "models"),
         PYTHON_DOTENV_DISABLED="1",
         LOG_LEVEL="INFO",
     )

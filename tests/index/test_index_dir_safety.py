@@ -87,6 +87,33 @@ def test_an_empty_folder_becomes_the_index(settings: IndexSettings, tmp_path: Pa
     assert (empty / MARKER).is_file()
 
 
+def test_nothing_but_the_index_is_written_beside_index_dir(settings: IndexSettings, tmp_path: Path):
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    elsewhere = IndexSettings(
+        articles_dir=settings.articles_dir, index_dir=documents / "index", model_cache_dir=tmp_path / "cache"
+    )
+
+    rebuild(elsewhere, FakeEmbedder(), None)
+    rebuild(elsewhere, FakeEmbedder(), None)
+
+    assert [path.name for path in documents.iterdir()] == ["index"]  # no lock file, no models folder
+    assert [path.suffix for path in (tmp_path / "cache").iterdir()] == [".lock"]
+
+
+def test_the_defaults_are_under_the_project_whatever_the_working_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.chdir(tmp_path)
+
+    defaults = IndexSettings.from_env({})
+
+    assert defaults.articles_dir == REPO / "data" / "articles"
+    assert defaults.index_dir == REPO / "var" / "index"
+    assert defaults.model_cache_dir == REPO / "var" / "models"
+    assert IndexSettings.from_env({"MODEL_CACHE_DIR": "/srv/cache"}).model_cache_dir == Path("/srv/cache")
+
+
 def test_the_root_folder_is_refused():
     with pytest.raises(IndexDirRefused, match="root folder"):
         IndexStore(Path("/"))

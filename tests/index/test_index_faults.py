@@ -132,7 +132,7 @@ def test_a_lock_that_cannot_be_taken_fails_the_reindex_and_changes_nothing(
     retriever: Retriever, settings: IndexSettings
 ):
     before = answered(retriever)
-    lock = settings.index_dir.with_name(f".{settings.index_dir.name}.lock")
+    lock = IndexStore(settings.index_dir, lock_dir=settings.model_cache_dir)._lock_path
     lock.unlink()
     lock.mkdir()  # e.g. a path someone else created: open() fails like a permission problem
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +57,10 @@ def test_the_backend_is_read_from_the_environment():
 
 @pytest.mark.slow
 def test_onnx_vectors_match_torch_and_int8_stays_close(tmp_path: Path):
-    cache = IndexSettings(index_dir=tmp_path / "index")  # exports into tmp_path/models
+    cache = IndexSettings(index_dir=tmp_path / "index", model_cache_dir=tmp_path / "models")
     torch = load_embedder(IndexSettings(embedding_backend="torch"))
     fp32 = load_embedder(cache)
-    int8 = load_embedder(IndexSettings(index_dir=cache.index_dir, embedding_backend="onnx-int8"))
+    int8 = load_embedder(replace(cache, embedding_backend="onnx-int8"))
     texts = sample_texts()
     reference = torch.embed(texts)
 
