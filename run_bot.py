@@ -33,7 +33,7 @@ def _configure_logging() -> None:
     level_name = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     level = logging.getLevelNamesMapping().get(level_name)
     if level is None:
-        sys.exit(f"LOG_LEVEL {level_name!r} is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+        _fail(f"error: LOG_LEVEL {level_name!r} is not a logging level (DEBUG, INFO, WARNING, ERROR)")
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
@@ -51,18 +51,16 @@ def _open_retriever() -> Retriever:
 
     try:
         retriever, _ = open_retriever(IndexSettings.from_env())
-    except IndexDirRefused as error:
-        _refuse(error)
-    except (ArticleError, ModelError) as error:
-        sys.exit(f"error: {error}")
+    except (ArticleError, ModelError, IndexDirRefused) as error:
+        _fail(f"error: {error}")
     except OSError as error:
-        sys.exit(_file_error(error))
+        _fail(_file_error(error))
     return retriever
 
 
-def _refuse(error: Exception) -> NoReturn:
-    """A setting that would make the index overwrite what it doesn't own: one line, exit 2."""
-    print(f"error: {error}", file=sys.stderr)
+def _fail(message: str) -> NoReturn:
+    """Something the user can fix (a setting, a file): one line on stderr, exit 2."""
+    print(message, file=sys.stderr)
     sys.exit(2)
 
 
@@ -111,12 +109,10 @@ def _reindex(_: argparse.Namespace) -> int:
         except IndexUnavailable:
             previous = None
         _, stats = rebuild(settings, embedder, previous)
-    except IndexDirRefused as error:
-        _refuse(error)
-    except (ArticleError, ModelError) as error:
-        sys.exit(f"error: {error}")
+    except (ArticleError, ModelError, IndexDirRefused) as error:
+        _fail(f"error: {error}")
     except OSError as error:
-        sys.exit(_file_error(error))
+        _fail(_file_error(error))
     for warning in stats.warnings:
         print(f"warning: {warning}")
     print(
@@ -134,7 +130,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         questions = load_questions(args.path)
     except (OSError, ValueError) as error:
-        sys.exit(f"error: {error}")
+        _fail(f"error: {error}")
     retriever = _open_retriever()
     answers = retriever.ask_many([q.question for q in questions], 3)
     report = score(questions, answers)
@@ -158,7 +154,7 @@ def _examine_benchmark(root: Path, only: list[str]):
         embedder = load_embedder(settings)
         return examine(cases, embedder, settings.index_dir.parent / "benchmark")
     except (ValueError, ModelError) as error:
-        sys.exit(f"error: {error}")
+        _fail(f"error: {error}")
 
 
 def _eval_benchmark(args: argparse.Namespace) -> int:
@@ -172,14 +168,14 @@ def _eval_benchmark(args: argparse.Namespace) -> int:
         try:
             scorer = load_scorer(args.scorer)
         except ScorerError as error:
-            sys.exit(f"error: {error}")
+            _fail(f"error: {error}")
         results = [(e, scorer.decide(e.features) if len(e.features) else None) for e in examples]
         print(f"with the scorer {args.scorer} (fitted on: {', '.join(scorer.about.get('cases', ['?']))}):")
     else:
         try:
             results = cross_validate(examples, args.folds)
         except ValueError as error:
-            sys.exit(f"error: {error}")
+            _fail(f"error: {error}")
         print(f"cross-validated by article ({min(args.folds, len({e.case for e in examples}))} folds):")
     rows = report_rows(results)
     print(report_table(rows))

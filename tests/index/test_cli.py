@@ -32,6 +32,14 @@ def environment(monkeypatch: pytest.MonkeyPatch, settings: IndexSettings) -> Non
     monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
 
 
+def failure(exited: pytest.ExceptionInfo[SystemExit], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line a command that failed on something the user can fix printed (it exits 2)."""
+    assert exited.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line != run_bot.TERMINAL_BANNER]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
 
@@ -111,22 +119,23 @@ def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):
     assert re.search(r"^high precision +(\d\.\d{3}|nan) \(\d+ of \d+\)$", out, re.MULTILINE)
 
 
-def test_eval_of_a_missing_file_is_a_one_line_error(tmp_path: Path):
+def test_eval_of_a_missing_file_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exited:
         run_bot.main(["eval", str(tmp_path / "nope.jsonl")])
 
-    assert str(exited.value.code).startswith("error: ")
-    assert "nope.jsonl" in str(exited.value.code)
+    message = failure(exited, capsys)
+    assert message.startswith("error: ")
+    assert "nope.jsonl" in message
 
 
-def test_eval_of_a_malformed_file_names_the_line(tmp_path: Path):
+def test_eval_of_a_malformed_file_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     path = tmp_path / "questions.jsonl"
     path.write_text('{"question": "ok?", "answerable": false}\n{"answerable": true}\n')
 
     with pytest.raises(SystemExit) as exited:
         run_bot.main(["eval", str(path)])
 
-    assert f"error: {path}:2: not an evaluation question" in str(exited.value.code)
+    assert f"error: {path}:2: not an evaluation question" in failure(exited, capsys)
 
 
 def test_without_a_token_the_default_is_a_terminal_chat(
@@ -145,7 +154,7 @@ def test_without_a_token_the_default_is_a_terminal_chat(
 
 @pytest.mark.parametrize("command", [[], ["ask"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
 def test_a_missing_articles_dir_is_a_one_line_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
 ):
     monkeypatch.setenv("ARTICLES_DIR", str(tmp_path / "missing"))
     stdin(monkeypatch, "question\n")
@@ -153,7 +162,7 @@ def test_a_missing_articles_dir_is_a_one_line_error(
     with pytest.raises(SystemExit) as exited:
         run_bot.main(command)
 
-    message = str(exited.value.code)
+    message = failure(exited, capsys)
     assert message.startswith("error: ARTICLES_DIR ")
     assert message.endswith("missing' does not exist")
     assert "\n" not in message
@@ -161,7 +170,7 @@ def test_a_missing_articles_dir_is_a_one_line_error(
 
 @pytest.mark.parametrize("command", [[], ["ask"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
 def test_a_folder_that_is_not_a_model_is_a_one_line_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
 ):
     monkeypatch.setattr("index.startup.load_embedder", LOAD_EMBEDDER)  # fails before loading anything
     monkeypatch.setenv("EMBEDDING_MODEL", str(tmp_path))
@@ -170,14 +179,14 @@ def test_a_folder_that_is_not_a_model_is_a_one_line_error(
     with pytest.raises(SystemExit) as exited:
         run_bot.main(command)
 
-    message = str(exited.value.code)
+    message = failure(exited, capsys)
     assert message.startswith(f"error: EMBEDDING_MODEL '{tmp_path}' is not a sentence-transformers model")
     assert "\n" not in message
 
 
 @pytest.mark.parametrize("command", [["ask", "question"], ["reindex"]])
 def test_an_index_dir_that_cannot_be_created_is_a_one_line_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
 ):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("INDEX_DIR", str(tmp_path / "a-file" / "index"))
@@ -185,7 +194,7 @@ def test_an_index_dir_that_cannot_be_created_is_a_one_line_error(
     with pytest.raises(SystemExit) as exited:
         run_bot.main(command)
 
-    message = str(exited.value.code)
+    message = failure(exited, capsys)
     assert re.fullmatch(r"error: [^\n]+: .*a-file.* \(check INDEX_DIR and ARTICLES_DIR\)", message)
 
 
@@ -212,13 +221,13 @@ def test_help_on_each_command_says_what_it_does(
         assert words in out
 
 
-def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch):
+def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     monkeypatch.setenv("LOG_LEVEL", "LOUD")
 
     with pytest.raises(SystemExit) as exited:
         run_bot.main(["ask", "question"])
 
-    assert "LOG_LEVEL 'LOUD' is not a logging level" in str(exited.value.code)
+    assert failure(exited, capsys).startswith("error: LOG_LEVEL 'LOUD' is not a logging level")
 
 
 @pytest.fixture
@@ -278,11 +287,13 @@ def test_fit_writes_a_scorer_that_eval_can_use(
     )
 
 
-def test_eval_of_a_folder_without_cases_is_a_one_line_error(tmp_path: Path):
+def test_eval_of_a_folder_without_cases_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     with pytest.raises(SystemExit) as exited:
         run_bot.main(["eval", str(tmp_path)])
 
-    assert str(exited.value.code).startswith(f"error: no benchmark cases under {tmp_path}")
+    assert failure(exited, capsys).startswith(f"error: no benchmark cases under {tmp_path}")
 
 
 def test_eval_refuses_a_single_fold(benchmark: Path, capsys: pytest.CaptureFixture[str]):
