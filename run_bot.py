@@ -233,7 +233,10 @@ def _folds(text: str) -> int:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 1 <= value <= 20:
         raise argparse.ArgumentTypeError("must be between 1 and 20")
     return value
@@ -254,11 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*", help="questions, each quoted; none: one per line from stdin")
     ask.add_argument("--k", type=_positive, default=3, help="passages per answer (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question on stdout")
-    ask.set_defaults(handler=_ask)
+    ask.set_defaults(parser=ask, handler=_ask)
 
     about = "rebuild the index from ARTICLES_DIR"
     reindex = commands.add_parser("reindex", help=about, description=about)
-    reindex.set_defaults(handler=_reindex)
+    reindex.set_defaults(parser=reindex, handler=_reindex)
 
     about = (
         "retrieval quality: on a JSONL question set (the index of ARTICLES_DIR, the shipped scorer), "
@@ -278,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="a benchmark folder answered by this scorer (e.g. index/scorer.json), not cross-validated",
     )
-    evaluate.set_defaults(handler=_eval)
+    evaluate.set_defaults(parser=evaluate, handler=_eval)
 
     about = "fit the ranking and confidence models on a benchmark folder and write them as JSON"
     fit = commands.add_parser("fit", help=about, description=about)
@@ -288,18 +291,21 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--out", type=Path, default=REPO / "index" / "scorer.json", help="default index/scorer.json"
     )
-    fit.set_defaults(handler=_fit)
+    fit.set_defaults(parser=fit, handler=_fit)
 
     about = "measure latency, throughput, restarts, reindexing and scale; write docs/benchmarks.md"
     bench = commands.add_parser("bench", help=about, description=about)
     bench.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs; writes no docs")
-    bench.set_defaults(handler=_bench)
+    bench.set_defaults(parser=bench, handler=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load .env, configure logging once, run the command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, with its own usage line
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     from dotenv import load_dotenv
 
     load_dotenv(override=False)

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.async_retriever import AsyncRetriever
 from bot.cooldown import Cooldown
 from bot.endpoints import use_endpoints
+from bot.questions import addresses_bot
 from bot.rendering import APOLOGY
 from bot.settings import BotSettings
 from bot.tree import ArticleTree
@@ -126,7 +127,14 @@ class ArticleBot(commands.Bot):
         if message is None or message.author.bot:
             return
         me = self.user
-        if message.guild is not None and (me is None or all(user.id != me.id for user in message.mentions)):
+        role = message.guild.self_role if message.guild is not None else None
+        addressed = me is not None and addresses_bot(
+            [user.id for user in message.mentions],
+            [mentioned.id for mentioned in message.role_mentions],
+            bot_id=me.id,
+            bot_role_id=role.id if role is not None else None,
+        )
+        if message.guild is not None and not addressed:
             return  # never answer a message that wasn't for the bot, not even with an apology
         try:
             await message.channel.send(

@@ -50,7 +50,10 @@ def chat(retriever: Retriever, lines: Iterable[str], out: TextIO, *, prompt: boo
         out.flush()
     for line in lines:
         if line.strip():
-            out.write(format_answer(retriever.ask(line), color=color) + "\n\n")
+            answer = retriever.ask(line)
+            # piped, the questions aren't on the screen: say which one each answer answers
+            echo = "" if prompt else f"Q: {answer.question}\n"
+            out.write(echo + format_answer(answer, color=color) + "\n\n")
         if prompt:
             out.write("> ")
         out.flush()

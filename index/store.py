@@ -380,7 +380,8 @@ class IndexStore:
             raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             # RuntimeError: FAISS reports a malformed file this way.
-            raise IndexUnavailable(f"the index at {self.directory} is unreadable ({error})") from error
+            why = f"its manifest has no {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
+            raise IndexUnavailable(f"the index at {self.directory} is unreadable ({why})") from error
 
     def _read(self) -> IndexData:
         import faiss

@@ -11,8 +11,16 @@ import discord
 import pytest
 
 from bot.bot import EXTENSIONS, ArticleBot, bot_intents, build_bot
+from bot.rendering import APOLOGY
 from bot.settings import BotSettings
-from tests.bot.discord_objects import ADMIN_USER_ID, BOT_ID, make_member, make_message, pings_nobody
+from tests.bot.discord_objects import (
+    ADMIN_USER_ID,
+    BOT_ID,
+    BOT_ROLE_ID,
+    make_member,
+    make_message,
+    pings_nobody,
+)
 from tests.bot.fakes import FakeRetriever
 
 
@@ -110,3 +118,29 @@ async def test_questions_cost_no_owner_lookup(
     is_owner.assert_not_awaited()  # only a message that parses as a command needs the owner (a request)
     assert await article_bot.owner_command(make_message(f"<@{BOT_ID}> sync")) is None
     is_owner.assert_awaited_once()
+
+
+@pytest.mark.parametrize(
+    ("mentions", "role_mentions", "apologises"),
+    [((BOT_ID,), (), True), ((), (BOT_ROLE_ID,), True), ((), (), False)],
+    ids=["user mention", "role mention", "not addressed"],
+)
+async def test_a_failure_answering_a_message_to_the_bot_is_apologised_for(
+    article_bot: ArticleBot,
+    mentions: tuple[int, ...],
+    role_mentions: tuple[int, ...],
+    apologises: bool,
+) -> None:
+    message = make_message("when does it expire?", mentions=mentions, role_mentions=role_mentions)
+
+    try:
+        raise RuntimeError("answering failed")
+    except RuntimeError:
+        await article_bot.on_error("on_message", message)
+
+    sent = message.channel.send.await_args_list
+    assert len(sent) == int(apologises)
+    if apologises:
+        assert sent[0].args == (APOLOGY,)
+        allowed = sent[0].kwargs["allowed_mentions"]
+        assert (allowed.everyone, allowed.users, allowed.roles, allowed.replied_user) == (False,) * 4

@@ -302,3 +302,35 @@ def test_eval_refuses_a_single_fold(benchmark: Path, capsys: pytest.CaptureFixtu
 
     assert exited.value.code == 2
     assert "must be at least 2" in capsys.readouterr().err
+
+
+def test_an_unknown_option_is_named_with_the_commands_own_usage(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["ask", "--frob"])
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: run_bot.py ask ")
+    assert err.rstrip().endswith("run_bot.py ask: error: unrecognized arguments: --frob")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [("abc", "'abc' is not a whole number"), ("0", "must be between 1 and 20")]
+)
+def test_a_bad_k_says_what_is_wrong(value: str, says: str, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["ask", "--k", value, "question"])
+
+    assert exited.value.code == 2
+    assert f"argument --k: {says}" in capsys.readouterr().err
+
+
+def test_piped_chat_says_which_question_each_answer_answers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    stdin(monkeypatch, f"{QUESTIONS[0]}\n{QUESTIONS[1]}\n")
+
+    assert run_bot.main([]) == 0
+
+    out = capsys.readouterr().out
+    assert out.index(f"Q: {QUESTIONS[0]}\n") < out.index(f"Q: {QUESTIONS[1]}\n")

@@ -349,3 +349,15 @@ def test_a_checksum_of_an_unknown_kind_makes_the_index_unavailable(settings: Ind
 
     with pytest.raises(IndexUnavailable, match="unknown checksum"):
         store.load()
+
+
+def test_a_manifest_missing_a_field_says_which(settings: IndexSettings):
+    store = IndexStore(settings.index_dir)
+    store.save(build(settings))
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["schema"]
+    manifest_path.write_text(json.dumps(manifest))
+
+    with pytest.raises(IndexUnavailable, match=r"unreadable \(its manifest has no 'schema'\)"):
+        store.load()
