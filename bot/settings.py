@@ -7,6 +7,7 @@ and never quotes the token.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -108,7 +109,23 @@ def _split_url(name: str, raw: str, schemes: tuple[str, ...]) -> SplitResult:
         raise SettingsError(f"{name}: {raw[:80]!r} must be a {' or '.join(schemes)} URL with a host")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise SettingsError(f"{name}: {raw[:80]!r} must not have a query, fragment or credentials")
+    if parts.scheme in ("http", "ws") and not _is_loopback(parts.hostname):
+        secure = "https" if parts.scheme == "http" else "wss"
+        raise SettingsError(
+            f"{name}: {raw[:80]!r} would send the bot token unencrypted; use {secure}://, or "
+            f"{parts.scheme}:// only to this machine (127.0.0.1, ::1, localhost)"
+        )
     return parts
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: a loopback address or "localhost"."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def api_base_url(raw: str) -> str:

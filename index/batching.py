@@ -135,6 +135,10 @@ class AnswerBatcher:
                 raise
             except Exception:
                 log.debug("a batch of %d question(s) failed", len(group), exc_info=True)
+                if len(group) > 1:  # one bad question must not fail its neighbours: ask each alone
+                    for request in group:
+                        await self._answer([request])
+                    continue
             self._deliver(group, work)
 
     def _deliver(self, group: list[_Request], work: asyncio.Future[list[Answer]]) -> None:

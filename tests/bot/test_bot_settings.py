@@ -135,6 +135,30 @@ def test_bad_gateway_url_names_the_variable(value: str) -> None:
         settings(DISCORD_GATEWAY_URL=value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DISCORD_API_BASE_URL", "http://proxy.example/discord"),
+        ("DISCORD_API_BASE_URL", "http://10.0.0.5:8080"),
+        ("DISCORD_GATEWAY_URL", "ws://gateway.example/"),
+        ("DISCORD_GATEWAY_URL", "ws://192.168.1.10:8081"),
+    ],
+)
+def test_plain_http_or_ws_to_another_machine_is_refused_it_would_send_the_token_in_clear(
+    name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name}: .* would send the bot token unencrypted"):
+        settings(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DISCORD_API_BASE_URL", "http://[::1]:8080"), ("DISCORD_GATEWAY_URL", "ws://127.0.0.2:8081")],
+)
+def test_plain_http_or_ws_to_this_machine_is_allowed(name: str, value: str) -> None:
+    settings(**{name: value})
+
+
 def test_blank_optional_values_mean_default() -> None:
     names = (
         "DISCORD_GUILD_IDS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -26,11 +27,16 @@ FURNITURE = [
 PROSE = "The council approved the budget on Tuesday after a long debate about parks and libraries.\n"
 
 
+# sha256 of the team's copy of the article (shared/articles/), recorded so that a clone without
+# that folder checks it too
+SHARED_ARTICLE_SHA256 = "c82d35fc843b274329e54cc5af22b1255723a894d0726137296c81ddeca41ccc"
+
+
 def test_the_shipped_article_is_byte_identical_to_the_shared_copy():
+    assert hashlib.sha256(SHIPPED_ARTICLE.read_bytes()).hexdigest() == SHARED_ARTICLE_SHA256
     shared = REPO.parent / "shared" / "articles" / SHIPPED_ARTICLE.name
-    if not shared.exists():
-        pytest.skip(f"no shared copy at {shared}")
-    assert SHIPPED_ARTICLE.read_bytes() == shared.read_bytes()
+    if shared.exists():  # and, where the team's folder is at hand, the bytes themselves
+        assert SHIPPED_ARTICLE.read_bytes() == shared.read_bytes()
 
 
 def test_the_shipped_article_is_cleaned_to_title_caption_and_16_paragraphs():

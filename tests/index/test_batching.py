@@ -72,6 +72,32 @@ async def test_an_error_reaches_every_caller_of_the_batch():
             await batcher.ask("again?")
 
 
+class OneBadQuestion:
+    """A retriever that fails any batch holding the question "poison", like one question that
+    trips an error in scoring, and answers the others."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+        self.batches.append(list(questions))
+        if "poison" in questions:
+            raise ValueError("scoring failed on one question")
+        return [Answer(question, "none", ()) for question in questions]
+
+
+async def test_one_failing_question_fails_only_its_own_caller():
+    retriever = OneBadQuestion()
+    async with AnswerBatcher(retriever, max_wait=0.05) as batcher:  # type: ignore[arg-type]
+        asked = ["first", "poison", "third"]
+        results = await asyncio.gather(*(batcher.ask(q) for q in asked), return_exceptions=True)
+
+    assert isinstance(results[1], ValueError)
+    assert [results[0].question, results[2].question] == ["first", "third"]
+    assert retriever.batches[0] == asked  # tried together first, then each alone
+    assert sorted(map(tuple, retriever.batches[1:])) == [("first",), ("poison",), ("third",)]
+
+
 class SlowRetriever:
     """Blocks its thread for a while, like a model under load."""
 
