@@ -94,18 +94,18 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _reindex(_: argparse.Namespace) -> int:
     from index.articles import ArticleError
-    from index.build import keep_apart, rebuild
+    from index.build import index_store, keep_apart, rebuild
     from index.embedding import ModelError
     from index.settings import IndexSettings
     from index.startup import load_embedder
-    from index.store import IndexDirRefused, IndexStore, IndexUnavailable
+    from index.store import IndexDirRefused, IndexUnavailable
 
     settings = IndexSettings.from_env()
     try:
         keep_apart(settings)  # before the model loads (a first start exports it: seconds)
         embedder = load_embedder(settings)
         try:
-            previous = IndexStore(settings.index_dir).load()
+            previous = index_store(settings).load()
         except IndexUnavailable:
             previous = None
         _, stats = rebuild(settings, embedder, previous)

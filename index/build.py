@@ -141,6 +141,12 @@ def build_index(
     return data, stats
 
 
+def index_store(settings: IndexSettings) -> IndexStore:
+    """The store of INDEX_DIR, its writers' lock in MODEL_CACHE_DIR (one lock per INDEX_DIR for
+    every process that uses these settings)."""
+    return IndexStore(settings.index_dir, lock_dir=settings.model_cache_dir)
+
+
 def keep_apart(settings: IndexSettings) -> None:
     """Raise IndexDirRefused when INDEX_DIR is ARTICLES_DIR, inside it or around it: a reindex
     replaces INDEX_DIR whole."""
@@ -157,7 +163,7 @@ def rebuild(
 ) -> tuple[IndexData, BuildStats]:
     """Build from ARTICLES_DIR (reusing `previous`'s embeddings) and save atomically."""
     keep_apart(settings)
-    store = IndexStore(settings.index_dir, lock_dir=settings.model_cache_dir)
+    store = index_store(settings)
     with store.lock():
         articles = load_articles(settings.articles_dir)
         data, stats = build_index(articles, embedder, previous)

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from index.articles import ArticleError, article_files, file_signature, read_article
-from index.build import BuildStats, rebuild
+from index.build import BuildStats, index_store, rebuild
 from index.embedding import Embedder, ModelError, model_fingerprint, model_name, resolve_model_path
 from index.retriever import Retriever
 from index.settings import IndexSettings
-from index.store import IndexData, IndexStore, IndexUnavailable
+from index.store import IndexData, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
 def open_index(settings: IndexSettings, embedder: Embedder) -> tuple[IndexData, BuildStats | None]:
     """The saved index of `settings`, rebuilt first when it is missing, stale or unreadable; and the
     stats of the build if one was needed."""
-    store = IndexStore(settings.index_dir)
+    store = index_store(settings)
     previous: IndexData | None = None
     try:
         previous = store.load()

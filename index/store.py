@@ -369,9 +369,12 @@ class IndexStore:
     def load(self) -> IndexData:
         """The saved index, verified against its manifest; raises `IndexUnavailable` saying why not."""
         if not self.directory.exists() and self._previous.exists():
-            self.check_replaceable()
-            log.warning("recovering the index from %s (a build was interrupted)", self._previous)
-            os.rename(self._previous, self.directory)
+            # under the writers' lock: a save running now is between its two renames, not crashed
+            with self.lock():
+                if not self.directory.exists() and self._previous.exists():
+                    self.check_replaceable()
+                    log.warning("recovering the index from %s (a build was interrupted)", self._previous)
+                    os.rename(self._previous, self.directory)
         if not self.directory.exists():
             raise IndexUnavailable(f"no index at {self.directory}")
         try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import io
 import json
 import os
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -213,6 +216,33 @@ def test_a_crash_between_the_two_renames_is_recovered_on_load(
     assert_same_index(store.load(), first)
     assert settings.index_dir.is_dir()
     assert not settings.index_dir.with_name("index.previous").exists()
+
+
+def test_the_recovery_waits_for_a_save_that_holds_the_writers_lock(settings: IndexSettings):
+    """A save between its two renames (INDEX_DIR moved aside, the new one not yet in place) is not
+    a crash: a load must not rename .previous back under it."""
+    store = IndexStore(settings.index_dir, lock_dir=settings.model_cache_dir)
+    first = build(settings)
+    store.save(first)
+    os.rename(settings.index_dir, settings.index_dir.with_name("index.previous"))  # mid-save
+    holding, release = threading.Event(), threading.Event()
+
+    def saving() -> None:
+        with store.lock():
+            holding.set()
+            release.wait(timeout=10)
+            os.rename(settings.index_dir.with_name("index.previous"), settings.index_dir)  # the save goes on
+
+    writer = threading.Thread(target=saving)
+    writer.start()
+    assert holding.wait(timeout=10)
+    loading = concurrent.futures.ThreadPoolExecutor(1).submit(store.load)
+    time.sleep(0.2)
+    assert not loading.done()  # waiting for the lock, not renaming under the writer
+    release.set()
+    writer.join(timeout=10)
+
+    assert_same_index(loading.result(timeout=10), first)
 
 
 def test_a_killed_build_leaves_a_staging_dir_that_is_never_served_and_is_cleaned_up(settings: IndexSettings):
