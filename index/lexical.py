@@ -40,10 +40,11 @@ def tokenize(text: str) -> list[str]:
 
 class QueryScores(NamedTuple):
     """BM25 of several queries: `scores` has a row per query, a column per document; `coverage` is the
-    share of each query's distinct terms that occur in some document."""
+    share of each query's distinct terms that occur in some document; `terms`, how many it has."""
 
     scores: np.ndarray
     coverage: np.ndarray
+    terms: np.ndarray
 
 
 class Bm25:
@@ -148,11 +149,13 @@ class Bm25:
         return self.score_queries([query]).scores[0]
 
     def score_queries(self, queries: Sequence[str]) -> QueryScores:
-        """`scores` and `coverage` of several queries at once, a row of scores each."""
+        """`scores`, `coverage` and `terms` of several queries at once, a row of scores each."""
         coverage = np.zeros(len(queries))
+        counts = np.zeros(len(queries))
         cells, weights = [], []  # (query, document) cells as query * size + document
         for number, query in enumerate(queries):
             terms = set(tokenize(query))
+            counts[number] = len(terms)
             found = [where for term in terms if (where := self._postings(term)) is not None]
             coverage[number] = len(found) / len(terms) if terms else 0.0
             for where in found:
@@ -161,4 +164,4 @@ class Bm25:
         scores = np.zeros(len(queries) * self._size, dtype=np.float32)
         if cells:
             scores[:] = np.bincount(np.concatenate(cells), np.concatenate(weights), minlength=scores.size)
-        return QueryScores(scores.reshape(len(queries), self._size), coverage)
+        return QueryScores(scores.reshape(len(queries), self._size), coverage, counts)

@@ -25,7 +25,7 @@ from index.build import BuildStats, lexical_index, rebuild
 from index.candidates import PER_SIGNAL, gather
 from index.embedding import Embedder
 from index.features import CANDIDATE_FEATURES, candidate_features
-from index.lexical import tokenize
+from index.lexical import QueryScores
 from index.scorer import Scorer, load_scorer
 from index.settings import IndexSettings
 from index.store import IndexData
@@ -121,12 +121,10 @@ class SearchIndex:
     def passage_text(self, passage: int) -> str:
         return self.data.passages[passage].text
 
-    def lexical_scores(self, questions: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lexical_scores(self, questions: Sequence[str]) -> QueryScores:
         """BM25 of every passage (a row per question), the share of each question's terms some
         passage uses, and how many distinct terms each has."""
-        scores, coverage = self._bm25.score_queries(questions)
-        terms = np.array([len(set(tokenize(text))) for text in questions], dtype=np.float64)
-        return scores, coverage, terms
+        return self._bm25.score_queries(questions)
 
     def examine(self, questions: Sequence[str], vectors: np.ndarray) -> list[Examined]:
         """Per question (row i of `vectors` embeds question i), its candidates and their features."""
@@ -289,10 +287,3 @@ class Retriever:
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:
             yield text, notice, (next(results) if text else ("none", [])), took_ms
-
-    def examine_many(self, questions: Sequence[str]) -> list[Examined]:
-        """`SearchIndex.examine` for questions as asked: candidates and their features, unscored."""
-        index = self._index
-        texts = [normalize_question(q)[0] or "?" for q in questions]
-        vectors = self.embedder.embed(texts)
-        return index.examine(texts, vectors)
