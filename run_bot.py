@@ -22,6 +22,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 log = logging.getLogger("run_bot")
 REPO = Path(__file__).resolve().parent
+BENCHMARK_INDEXES = (
+    REPO / "var" / "benchmark"
+)  # `eval` and `fit` index each case here, never beside INDEX_DIR
 
 TERMINAL_BANNER = (
     "Terminal mode (no DISCORD_TOKEN set): type a question about the article, Ctrl-D to quit. "
@@ -152,7 +155,7 @@ def _examine_benchmark(root: Path, only: list[str]):
     try:
         cases = load_benchmark(root, only)
         embedder = load_embedder(settings)
-        return examine(cases, embedder, settings.index_dir.parent / "benchmark")
+        return examine(cases, embedder, BENCHMARK_INDEXES)
     except (ValueError, ModelError) as error:
         _fail(f"error: {error}")
 

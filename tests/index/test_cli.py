@@ -30,6 +30,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, settings: IndexSettings) -> Non
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
+    monkeypatch.setattr(run_bot, "BENCHMARK_INDEXES", settings.index_dir.parent / "benchmark")
 
 
 def failure(exited: pytest.ExceptionInfo[SystemExit], capsys: pytest.CaptureFixture[str]) -> str:
