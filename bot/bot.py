@@ -67,6 +67,7 @@ class ArticleBot(commands.Bot):
         )
         self.settings = settings
         self.retriever = AsyncRetriever(retriever)
+        self.clock = clock
         self.cooldown = Cooldown(settings.ask_cooldown_seconds, clock=clock)
 
     async def login(self, token: str) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 REINDEX_IN_DMS = "Reindexing works only in a server, not in direct messages."
 REINDEX_NOT_ALLOWED = (
-    "Only members with Manage Server and the bot's admins (ADMIN_USER_IDS, ADMIN_ROLE_IDS) can reindex."
+    "Only the bot's admins can reindex: the index is shared by every server the bot is in. "
+    "Ask whoever runs the bot to add your user id to ADMIN_USER_IDS."
 )
 
 
@@ -18,18 +19,19 @@ class Requester:
     user_id: int
     role_ids: frozenset[int]
     in_guild: bool
-    manages_guild: bool  # Manage Server (or Administrator) in the guild the command came from
+    owns_application: bool  # the application's owner (or a member of the team that owns it)
 
 
 def reindex_refusal(who: Requester, *, admin_user_ids: Set[int], admin_role_ids: Set[int]) -> str | None:
     """Why `who` may not reindex, or None when they may.
 
-    In a server: members with Manage Server, users in ADMIN_USER_IDS and holders of ADMIN_ROLE_IDS.
-    Never in DMs, not even for ADMIN_USER_IDS: the command is a server admin's tool.
+    The index is one for every server, so only the bot's admins may rebuild it: the application's
+    owner, users in ADMIN_USER_IDS and holders of ADMIN_ROLE_IDS (roles the bot's operator chose;
+    a role id belongs to one server). A server's own Manage Server is not enough. Never in DMs.
     """
     if not who.in_guild:
         return REINDEX_IN_DMS
-    if who.manages_guild or who.user_id in admin_user_ids or who.role_ids & admin_role_ids:
+    if who.owns_application or who.user_id in admin_user_ids or who.role_ids & admin_role_ids:
         return None
     return REINDEX_NOT_ALLOWED
 

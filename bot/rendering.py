@@ -301,6 +301,13 @@ def slow_down_text(retry_after: float) -> str:
     return f"You're asking quickly — please try again in {max(1, math.ceil(retry_after))} s."
 
 
+def reindex_cooldown_text(retry_after: float) -> str:
+    """The reply to a /reindex within REINDEX_COOLDOWN_SECONDS of the last one."""
+    return (
+        f"The index was rebuilt moments ago; the next reindex can run in {max(1, math.ceil(retry_after))} s."
+    )
+
+
 def reindex_done_text(stats: BuildStats) -> str:
     """The end of an admin's /reindex: the new index's numbers and any skipped files."""
     text = (

@@ -35,6 +35,7 @@ class BotSettings:
     admin_role_ids: frozenset[int] = frozenset()
     answer_channel_ids: frozenset[int] = frozenset()
     ask_cooldown_seconds: float = 3.0
+    reindex_cooldown_seconds: float = 30.0
     api_base_url: str | None = None  # None: discord.com; else ends in /api/v10 (see `api_base_url`)
     gateway_url: str | None = None  # None: discord.py's gateway
 
@@ -47,6 +48,7 @@ class BotSettings:
             return env.get(name, "").strip()
 
         cooldown = value("ASK_COOLDOWN_SECONDS")
+        reindex_cooldown = value("REINDEX_COOLDOWN_SECONDS")
         return cls(
             token=token(env.get("DISCORD_TOKEN")),
             guild_ids=tuple(dict.fromkeys(snowflakes("DISCORD_GUILD_IDS", value("DISCORD_GUILD_IDS")))),
@@ -54,6 +56,9 @@ class BotSettings:
             admin_role_ids=frozenset(snowflakes("ADMIN_ROLE_IDS", value("ADMIN_ROLE_IDS"))),
             answer_channel_ids=frozenset(snowflakes("ANSWER_CHANNEL_IDS", value("ANSWER_CHANNEL_IDS"))),
             ask_cooldown_seconds=seconds("ASK_COOLDOWN_SECONDS", cooldown) if cooldown else 3.0,
+            reindex_cooldown_seconds=(
+                seconds("REINDEX_COOLDOWN_SECONDS", reindex_cooldown) if reindex_cooldown else 30.0
+            ),
             api_base_url=api_base_url(value("DISCORD_API_BASE_URL")) or None,
             gateway_url=gateway_url(value("DISCORD_GATEWAY_URL")) or None,
         )

@@ -9,7 +9,7 @@ import pytest
 
 from bot.bot import ArticleBot, build_bot
 from bot.settings import BotSettings
-from tests.bot.discord_objects import ADMIN_ROLE_ID, ADMIN_USER_ID, BOT_ID
+from tests.bot.discord_objects import ADMIN_ROLE_ID, ADMIN_USER_ID, BOT_ID, OWNER_ID
 from tests.bot.fakes import FakeRetriever
 
 
@@ -54,7 +54,7 @@ async def article_bot(
         state=bot._connection,
         data={"id": str(BOT_ID), "username": "ArticleBot", "discriminator": "0", "avatar": None, "bot": True},
     )
-    bot.owner_id = ADMIN_USER_ID  # spares `is_owner` the application-info request
+    bot.owner_id = OWNER_ID  # spares `is_owner` the application-info request
     await bot.setup_hook()
     yield bot
     # Not `bot.close()`: it unloads the extensions, which drops their modules from sys.modules, and

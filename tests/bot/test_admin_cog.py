@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from typing import Any
 
@@ -10,16 +11,18 @@ import discord
 import pytest
 
 from bot import rendering
-from bot.bot import ArticleBot
+from bot.bot import ArticleBot, build_bot
 from bot.exts.admin._cog import Admin, may_reindex
 from bot.exts.qa._cog import QA
 from bot.permissions import REINDEX_IN_DMS, REINDEX_NOT_ALLOWED
+from bot.settings import BotSettings
 from bot.tree import NotAllowed
 from index.articles import ArticleError
 from tests.bot.discord_objects import (
     ADMIN_ROLE_ID,
     ADMIN_USER_ID,
     OTHER_USER_ID,
+    OWNER_ID,
     make_interaction,
     make_member,
     pings_nobody,
@@ -55,36 +58,39 @@ def test_reindex_is_guild_only_with_a_manage_server_hint(article_bot: ArticleBot
     assert may_reindex in Admin.reindex.checks  # enforced at run time, whatever the hint says
 
 
-def test_plain_member_is_refused(article_bot: ArticleBot) -> None:
-    with pytest.raises(NotAllowed, match="Manage Server") as caught:
-        may_reindex(make_interaction(article_bot))
-    assert str(caught.value) == REINDEX_NOT_ALLOWED
-
-
-def test_a_member_with_only_manage_messages_is_refused(article_bot: ArticleBot) -> None:
-    moderator = discord.Permissions(manage_messages=True)
+@pytest.mark.parametrize(
+    "permissions",
+    [
+        discord.Permissions.none(),
+        discord.Permissions(manage_messages=True),
+        discord.Permissions(manage_guild=True),  # a server's admin: the index is every server's
+        discord.Permissions(administrator=True),
+    ],
+)
+async def test_members_who_are_not_the_bots_admins_are_refused_whatever_their_permissions(
+    article_bot: ArticleBot, permissions: discord.Permissions
+) -> None:
     with pytest.raises(NotAllowed) as caught:
-        may_reindex(make_interaction(article_bot, permissions=moderator))
+        await may_reindex(make_interaction(article_bot, permissions=permissions))
     assert str(caught.value) == REINDEX_NOT_ALLOWED
 
 
 @pytest.mark.parametrize(
     "who",
     [
-        {"permissions": discord.Permissions(manage_guild=True)},
-        {"permissions": discord.Permissions(administrator=True)},
+        {"user": make_member(OWNER_ID)},
         {"user": make_member(ADMIN_USER_ID)},
         {"user": make_member(OTHER_USER_ID, role_ids=(1, ADMIN_ROLE_ID))},
     ],
 )
-def test_managers_and_configured_admins_may(article_bot: ArticleBot, who: dict[str, Any]) -> None:
-    assert may_reindex(make_interaction(article_bot, **who))
+async def test_the_owner_and_configured_admins_may(article_bot: ArticleBot, who: dict[str, Any]) -> None:
+    assert await may_reindex(make_interaction(article_bot, **who))
 
 
-def test_refused_in_dms_even_for_admin_users(article_bot: ArticleBot) -> None:
+async def test_refused_in_dms_even_for_admin_users(article_bot: ArticleBot) -> None:
     user = discord.Object(ADMIN_USER_ID)  # in a DM the user is a User, not a Member
     with pytest.raises(NotAllowed) as caught:
-        may_reindex(make_interaction(article_bot, user=user, dm=True))
+        await may_reindex(make_interaction(article_bot, user=user, dm=True))
     assert str(caught.value) == REINDEX_IN_DMS
 
 
@@ -94,7 +100,7 @@ async def test_refusal_reaches_the_user_privately_and_nothing_runs(
     interaction = make_interaction(article_bot)
     interaction.command = Admin.reindex
     with pytest.raises(NotAllowed) as caught:
-        may_reindex(interaction)
+        await may_reindex(interaction)
     await article_bot.tree.on_error(interaction, caught.value)
     call = interaction.response.send_message.await_args
     assert call.args == (REINDEX_NOT_ALLOWED,)
@@ -163,3 +169,56 @@ async def test_unexpected_reindex_error_is_logged_and_reported(
     assert "PermissionError" in final_text(interaction)
     assert "reindex failed" in caplog.text
     assert any(record.exc_info for record in caplog.records)
+
+
+async def test_a_second_reindex_within_the_cooldown_is_refused_privately_whoever_asks(
+    article_bot: ArticleBot, fake: FakeRetriever, clock: Any
+) -> None:
+    first = make_interaction(article_bot, user=make_member(ADMIN_USER_ID))
+    await run_reindex(article_bot, first)
+    assert final_text(first).startswith("Reindexed:")
+    fake.generation = "old"
+
+    clock.now += 29
+    second = make_interaction(article_bot, user=make_member(OWNER_ID))  # another admin: one index
+    await run_reindex(article_bot, second)
+    assert second.response.send_message.await_args.args == (rendering.reindex_cooldown_text(1),)
+    assert second.response.send_message.await_args.kwargs["ephemeral"] is True
+    second.response.defer.assert_not_awaited()
+    assert fake.generation == "old"  # nothing was rebuilt
+
+    clock.now += 1
+    third = make_interaction(article_bot, user=make_member(OWNER_ID))
+    await run_reindex(article_bot, third)
+    assert final_text(third).startswith("Reindexed:")
+    assert fake.generation == "new"
+
+
+async def test_a_cooldown_of_zero_lets_reindexes_follow_each_other(
+    bot_settings: BotSettings, fake: FakeRetriever, clock: Any
+) -> None:
+    settings = dataclasses.replace(bot_settings, reindex_cooldown_seconds=0)
+    bot = build_bot(settings, fake, clock=clock)  # type: ignore[arg-type]
+    bot.owner_id = OWNER_ID
+    await bot.setup_hook()
+    try:
+        for _ in range(3):
+            interaction = make_interaction(bot, user=make_member(ADMIN_USER_ID))
+            await run_reindex(bot, interaction)
+            assert final_text(interaction).startswith("Reindexed:")
+    finally:
+        await bot.retriever.close()
+
+
+async def test_a_failed_reindex_does_not_start_the_cooldown(
+    article_bot: ArticleBot, fake: FakeRetriever
+) -> None:
+    fake.reindex_error = ArticleError("ARTICLES_DIR 'data/articles' has no article files (.txt or .md)")
+    failed = make_interaction(article_bot, user=make_member(ADMIN_USER_ID))
+    await run_reindex(article_bot, failed)
+    assert final_text(failed).startswith("Reindex failed:")
+
+    fake.reindex_error = None  # the admin fixed the folder and tries again at once
+    retried = make_interaction(article_bot, user=make_member(ADMIN_USER_ID))
+    await run_reindex(article_bot, retried)
+    assert final_text(retried).startswith("Reindexed:")

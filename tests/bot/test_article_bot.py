@@ -14,9 +14,9 @@ from bot.bot import EXTENSIONS, ArticleBot, bot_intents, build_bot
 from bot.rendering import APOLOGY
 from bot.settings import BotSettings
 from tests.bot.discord_objects import (
-    ADMIN_USER_ID,
     BOT_ID,
     BOT_ROLE_ID,
+    OWNER_ID,
     make_member,
     make_message,
     pings_nobody,
@@ -88,7 +88,7 @@ async def test_a_broken_extension_is_logged_not_fatal(
 
 
 async def test_owner_mention_command_is_recognised(article_bot: ArticleBot) -> None:
-    owner = make_member(ADMIN_USER_ID)  # the fixture's owner_id
+    owner = make_member(OWNER_ID)  # the fixture's owner_id
     context = await article_bot.owner_command(make_message(f"<@{BOT_ID}> sync here", author=owner))
     assert context is not None
     assert context.command is not None
@@ -103,9 +103,9 @@ async def test_process_commands_invokes_only_owner_commands(
     invoke = AsyncMock()
     monkeypatch.setattr(article_bot, "invoke", invoke)
     await article_bot.process_commands(make_message(f"<@{BOT_ID}> sync"))
-    await article_bot.process_commands(make_message(f"<@{BOT_ID}> what?", author=make_member(ADMIN_USER_ID)))
+    await article_bot.process_commands(make_message(f"<@{BOT_ID}> what?", author=make_member(OWNER_ID)))
     invoke.assert_not_awaited()
-    await article_bot.process_commands(make_message(f"<@{BOT_ID}> sync", author=make_member(ADMIN_USER_ID)))
+    await article_bot.process_commands(make_message(f"<@{BOT_ID}> sync", author=make_member(OWNER_ID)))
     invoke.assert_awaited_once()
 
 

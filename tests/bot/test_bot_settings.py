@@ -77,10 +77,16 @@ def test_cooldown(value: str, expected: float) -> None:
     assert settings(ASK_COOLDOWN_SECONDS=value).ask_cooldown_seconds == expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [("0", 0.0), ("90", 90.0), ("", 30.0)])
+def test_reindex_cooldown(value: str, expected: float) -> None:
+    assert settings(REINDEX_COOLDOWN_SECONDS=value).reindex_cooldown_seconds == expected
+
+
+@pytest.mark.parametrize("name", ["ASK_COOLDOWN_SECONDS", "REINDEX_COOLDOWN_SECONDS"])
 @pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf", "1e9"])
-def test_bad_cooldown_names_the_variable(value: str) -> None:
-    with pytest.raises(SettingsError, match=r"^ASK_COOLDOWN_SECONDS: "):
-        settings(ASK_COOLDOWN_SECONDS=value)
+def test_bad_cooldown_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name}: "):
+        settings(**{name: value})
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.bot import ArticleBot
 from bot.exts.owner._cog import USAGE, Owner
-from tests.bot.discord_objects import ADMIN_USER_ID, make_guild, make_member
+from tests.bot.discord_objects import OWNER_ID, make_guild, make_member
 
 
 def owner_cog(bot: ArticleBot) -> Owner:
@@ -20,7 +20,7 @@ def owner_cog(bot: ArticleBot) -> Owner:
     return cog
 
 
-def make_context(bot: ArticleBot, *, guild: bool = True, author_id: int = ADMIN_USER_ID) -> Any:
+def make_context(bot: ArticleBot, *, guild: bool = True, author_id: int = OWNER_ID) -> Any:
     context = create_autospec(commands.Context, instance=True)
     context.bot = bot
     context.author = make_member(author_id)

@@ -17,7 +17,7 @@ ADMIN_ROLE = 20
 
 
 def refusal(**who: object) -> str | None:
-    base = {"user_id": 1, "role_ids": frozenset(), "in_guild": True, "manages_guild": False}
+    base = {"user_id": 1, "role_ids": frozenset(), "in_guild": True, "owns_application": False}
     return reindex_refusal(
         Requester(**{**base, **who}),  # type: ignore[arg-type]
         admin_user_ids={ADMIN_USER},
@@ -33,20 +33,26 @@ def test_holder_of_another_role_is_refused() -> None:
     assert refusal(role_ids=frozenset({21, 22})) == REINDEX_NOT_ALLOWED
 
 
+def test_the_refusal_says_who_may_and_why() -> None:
+    assert "bot's admins" in REINDEX_NOT_ALLOWED
+    assert "every server" in REINDEX_NOT_ALLOWED
+    assert "ADMIN_USER_IDS" in REINDEX_NOT_ALLOWED
+
+
 @pytest.mark.parametrize(
     "who",
     [
-        {"manages_guild": True},
+        {"owns_application": True},
         {"user_id": ADMIN_USER},
         {"role_ids": frozenset({5, ADMIN_ROLE})},
     ],
 )
-def test_managers_admin_users_and_admin_roles_may(who: dict[str, object]) -> None:
+def test_the_owner_admin_users_and_admin_roles_may(who: dict[str, object]) -> None:
     assert refusal(**who) is None
 
 
 @pytest.mark.parametrize(
-    "who", [{}, {"user_id": ADMIN_USER}, {"manages_guild": True}, {"role_ids": frozenset({ADMIN_ROLE})}]
+    "who", [{}, {"user_id": ADMIN_USER}, {"owns_application": True}, {"role_ids": frozenset({ADMIN_ROLE})}]
 )
 def test_nobody_reindexes_from_dms(who: dict[str, object]) -> None:
     assert refusal(in_guild=False, **who) == REINDEX_IN_DMS

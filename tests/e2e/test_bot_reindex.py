@@ -1,5 +1,6 @@
-"""/reindex: refused (privately) to members without Manage Server, run for an admin while
-questions keep being answered, one at a time."""
+"""/reindex: refused (privately) to everyone but the bot's admins — a server's Manage Server is not
+enough, the index is every server's — run for an admin while questions keep being answered, one at a
+time, and at most once per REINDEX_COOLDOWN_SECONDS."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stand_in import DiscordStandIn
-from traffic import CALLBACK, DIRECT_ANSWER, LOGIN, ORIGINAL, answer_embed, pings_nobody, requests_for, routes
+from traffic import (
+    APPLICATION,
+    CALLBACK,
+    DIRECT_ANSWER,
+    LOGIN,
+    ORIGINAL,
+    answer_embed,
+    pings_nobody,
+    requests_for,
+    routes,
+)
 
 from bot import rendering
 from bot.permissions import REINDEX_NOT_ALLOWED
@@ -62,14 +73,15 @@ def add_paragraph(articles_dir: Path, text: str) -> None:
     article.write_text(article.read_text() + f"\n{text}\n")
 
 
-async def test_reindex_is_refused_to_members_without_manage_server_and_changes_nothing(
+async def test_reindex_is_refused_to_everyone_but_the_bots_admins_and_changes_nothing(
     stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings, embedder: HeldEmbedder
 ) -> None:
     await start_article_bot(embedder)
     before = built_from(settings)
     add_paragraph(settings.articles_dir, NEW_PARAGRAPH)  # what a reindex would pick up
 
-    for user in ("rita", "mona"):  # a plain member; a moderator with Manage Messages only
+    # a plain member; a moderator with Manage Messages only; adam, with Manage Server
+    for user in ("rita", "mona", "adam"):
         sent = await stand_in.slash_command("reindex", user=user)
         await stand_in.wait_for_answer(sent)
         assert routes(stand_in, requests_for(stand_in, sent)) == DIRECT_ANSWER
@@ -78,23 +90,25 @@ async def test_reindex_is_refused_to_members_without_manage_server_and_changes_n
 
     assert built_from(settings) == before
     assert not embedder.holding.is_set()  # nothing was embedded
-    assert routes(stand_in) == [*LOGIN, ("POST", CALLBACK), ("POST", CALLBACK)]
+    # the application's owner is looked up once (GET /oauth2/applications/@me), then cached
+    assert routes(stand_in) == [*LOGIN, ("GET", APPLICATION), *[("POST", CALLBACK)] * 3]
 
 
 async def test_an_admins_reindex_runs_once_while_questions_are_still_answered(
     stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings, embedder: HeldEmbedder
 ) -> None:
-    bot = await start_article_bot(embedder, env={"ASK_COOLDOWN_SECONDS": "0"})
+    adam = stand_in.world.user("adam")
+    bot = await start_article_bot(embedder, env={"ASK_COOLDOWN_SECONDS": "0", "ADMIN_USER_IDS": str(adam.id)})
     before = built_from(settings)
     passages = bot.retriever.info.passages
     add_paragraph(settings.articles_dir, NEW_PARAGRAPH)
 
-    first = await stand_in.slash_command("reindex", user="adam")  # Admin role: Manage Server
+    first = await stand_in.slash_command("reindex", user="adam")  # in ADMIN_USER_IDS
     await asyncio.to_thread(embedder.holding.wait, 5)  # the build is under way, held mid-embedding
     assert first.response_type == 5  # deferred: "thinking…", privately
     assert first.ephemeral
 
-    second = await stand_in.slash_command("reindex", user="olivia")
+    second = await stand_in.slash_command("reindex", user="olivia")  # the application's owner
     await stand_in.wait_for_answer(second)
     assert (second.ephemeral, second.original["content"]) == (True, rendering.REINDEX_RUNNING)
 
@@ -119,8 +133,28 @@ async def test_an_admins_reindex_runs_once_while_questions_are_still_answered(
     [edit] = [r for r in requests_for(stand_in, first) if r.matches("PATCH", ORIGINAL)]
     assert pings_nobody(edit.body)
     assert routes(stand_in, requests_for(stand_in, first)) == [("POST", CALLBACK), ("PATCH", ORIGINAL)]
-    assert routes(stand_in) == [*LOGIN, *[("POST", CALLBACK)] * 4, ("PATCH", ORIGINAL)]
+    # the first admin check looks up the application's owner once (then cached)
+    assert routes(stand_in) == [*LOGIN, ("GET", APPLICATION), *[("POST", CALLBACK)] * 4, ("PATCH", ORIGINAL)]
 
     news = await stand_in.slash_command("ask", {"question": f"Is there a {NEWS} report?"}, user="rita")
     await stand_in.wait_for_answer(news)
     assert NEWS in answer_embed(news)["description"]
+
+
+async def test_the_application_owner_may_reindex_then_waits_out_the_cooldown(
+    stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings
+) -> None:
+    await start_article_bot(env={"REINDEX_COOLDOWN_SECONDS": "600"})
+    assert stand_in.world.application_owner == stand_in.world.user("olivia")  # not in ADMIN_USER_IDS
+
+    first = await stand_in.slash_command("reindex", user="olivia")
+    await stand_in.wait_for_answer(first)
+    assert first.original["content"].startswith("Reindexed: ")
+    before = built_from(settings)
+
+    again = await stand_in.slash_command("reindex", user="olivia")
+    await stand_in.wait_for_answer(again)
+    assert routes(stand_in, requests_for(stand_in, again)) == DIRECT_ANSWER
+    assert again.ephemeral
+    assert again.original["content"] == rendering.reindex_cooldown_text(600)
+    assert built_from(settings) == before

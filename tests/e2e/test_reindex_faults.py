@@ -27,7 +27,7 @@ async def ask(stand_in: DiscordStandIn, user: str) -> str:
 
 
 async def reindex(stand_in: DiscordStandIn) -> str:
-    sent = await stand_in.slash_command("reindex", user="adam")  # Admin role: Manage Server
+    sent = await stand_in.slash_command("reindex", user="olivia")  # the application's owner
     await stand_in.wait_for_answer(sent, timeout=10)
     assert sent.ephemeral
     return sent.original["content"]

@@ -1,7 +1,9 @@
-"""/reindex: re-read ARTICLES_DIR and swap the rebuilt index in, for a server's admins.
+"""/reindex: re-read ARTICLES_DIR and swap the rebuilt index in, for the bot's admins.
 
-`default_permissions(manage_guild=True)` only hides the command from others by default, and server
-admins can change that; who may run it is decided here, at run time, by `bot.permissions`.
+The index is one for every server the bot is in, so a server's own admins can't rebuild it: only
+the bot's (`bot.permissions.reindex_refusal`), checked at run time. `default_permissions` only
+hides the command from members without Manage Server by default. One rebuild at a time, and at most
+one per REINDEX_COOLDOWN_SECONDS, whoever asks: each costs CPU that every server's questions share.
 """
 
 from __future__ import annotations
@@ -26,24 +28,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def requester(interaction: discord.Interaction) -> Requester:
+async def requester(interaction: discord.Interaction) -> Requester:
     """The user of `interaction` as the permission rules see them."""
     user = interaction.user
     member = user if isinstance(user, discord.Member) else None
-    permissions = interaction.permissions  # computed by Discord for this member and channel
+    bot = cast("ArticleBot", interaction.client)
     return Requester(
         user_id=user.id,
         role_ids=frozenset(role.id for role in member.roles) if member else frozenset(),
         in_guild=interaction.guild_id is not None and member is not None,
-        manages_guild=permissions.manage_guild or permissions.administrator,
+        owns_application=await bot.is_owner(user),  # the application's info is fetched once, then cached
     )
 
 
-def may_reindex(interaction: discord.Interaction) -> bool:
-    """App command check: Manage Server, ADMIN_USER_IDS or ADMIN_ROLE_IDS, in a server."""
+async def may_reindex(interaction: discord.Interaction) -> bool:
+    """App command check: the application's owner, ADMIN_USER_IDS or ADMIN_ROLE_IDS, in a server."""
     settings = cast("ArticleBot", interaction.client).settings
     refusal = reindex_refusal(
-        requester(interaction),
+        await requester(interaction),
         admin_user_ids=settings.admin_user_ids,
         admin_role_ids=settings.admin_role_ids,
     )
@@ -57,6 +59,14 @@ class Admin(commands.Cog):
 
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
+        self.rebuilt_at: float | None = None  # when the last successful reindex ended (bot.clock)
+
+    def cooldown_left(self) -> float:
+        """Seconds before the next reindex may start: REINDEX_COOLDOWN_SECONDS after the last one that
+        succeeded, whoever ran it (a failed one doesn't count: the admin fixes the cause and retries)."""
+        if self.rebuilt_at is None:
+            return 0.0
+        return max(0.0, self.bot.settings.reindex_cooldown_seconds - (self.bot.clock() - self.rebuilt_at))
 
     @app_commands.command(
         name="reindex", description="Re-read the article files and rebuild the index (admins)"
@@ -69,6 +79,9 @@ class Admin(commands.Cog):
         retriever = self.bot.retriever
         if retriever.reindexing:
             await send_private(interaction, rendering.REINDEX_RUNNING)
+            return
+        if wait := self.cooldown_left():
+            await send_private(interaction, rendering.reindex_cooldown_text(wait))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         log.info("reindex asked by user %s", interaction.user.id)
@@ -86,6 +99,7 @@ class Admin(commands.Cog):
                 f"{type(error).__name__}: {error} (details in the bot's log)"
             )
         else:
+            self.rebuilt_at = self.bot.clock()
             text = rendering.reindex_done_text(stats)
         await interaction.edit_original_response(
             content=text, allowed_mentions=discord.AllowedMentions.none()
