@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from index.aliases import Aliases, expand_aliases, expand_for_counting, learn_aliases
-from index.articles import ArticleSet, article_passages, load_articles
+from index.articles import Article, ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.lexical import Bm25
 from index.passages import Passage, split_clauses, split_sentences
@@ -80,17 +80,39 @@ def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
     return expand_aliases(text, aliases, passage.source)
 
 
+_RESIZE_ATTEMPTS = 4
+
+
+def sized_passages(article: Article, aliases: Aliases, embedder: Embedder) -> list[Passage]:
+    """The passages of `article`, sized on what the model reads of each (its text with aliases spelled
+    out, `model_text`), so no passage's tail is cut off by the model's window."""
+
+    def reads(text: str) -> int:
+        return embedder.count_tokens(expand_aliases(text, aliases, article.source))
+
+    budget = embedder.max_tokens
+    for _ in range(_RESIZE_ATTEMPTS):
+        passages = article_passages(article, budget, reads)
+        # Sizes are summed per sentence, and a piece's additions can differ from its sentences'
+        # (a name described once per piece): re-cut with a smaller budget by what spilled over.
+        over = max((reads(passage.text) for passage in passages), default=0) - embedder.max_tokens
+        if over <= 0:
+            break
+        budget = max(1, budget - over)
+    return passages
+
+
 def build_index(
     articles: ArticleSet, embedder: Embedder, previous: IndexData | None = None
 ) -> tuple[IndexData, BuildStats]:
     """Embed `articles` into a new `IndexData`, re-embedding only text `previous` didn't have."""
     started = time.perf_counter()
+    aliases = learn_aliases(articles.articles)
     passages: list[Passage] = []
     for article in articles.articles:
-        passages.extend(article_passages(article, embedder.max_tokens, embedder.count_tokens))
+        passages.extend(sized_passages(article, aliases, embedder))
     if not passages:
         raise ValueError("the articles gave no passages")  # load_articles guarantees some
-    aliases = learn_aliases(articles.articles)
     planned = plan_units(passages)
     embedded_texts = [model_text(text, passages[number], aliases) for number, text, _ in planned]
     keys = [_cache_key(embedder.identity, text) for text in embedded_texts]
