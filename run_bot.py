@@ -96,7 +96,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _reindex(_: argparse.Namespace) -> int:
-    from index.articles import ArticleError
+    from index.articles import ArticleError, article_files
     from index.build import index_store, keep_apart, rebuild
     from index.embedding import ModelError
     from index.settings import IndexSettings
@@ -105,7 +105,9 @@ def _reindex(_: argparse.Namespace) -> int:
 
     settings = IndexSettings.from_env()
     try:
-        keep_apart(settings)  # before the model loads (a first start exports it: seconds)
+        # before the model loads (a first start exports it: seconds)
+        keep_apart(settings)
+        article_files(settings.articles_dir)  # a missing or empty ARTICLES_DIR
         embedder = load_embedder(settings)
         try:
             previous = index_store(settings).load()
@@ -116,11 +118,11 @@ def _reindex(_: argparse.Namespace) -> int:
         _fail(f"error: {error}")
     except OSError as error:
         _fail(_file_error(error))
-    for warning in stats.warnings:
-        print(f"warning: {warning}")
+    # each skipped file was logged once, on stderr, as it was skipped
+    skipped = f", skipped {len(stats.warnings)}" if stats.warnings else ""
     print(
         f"articles {stats.articles}, passages {stats.passages}, embedded {stats.embedded}, "
-        f"reused {stats.reused}, seconds {stats.seconds:.2f}"
+        f"reused {stats.reused}, seconds {stats.seconds:.2f}{skipped}"
     )
     return 0
 

@@ -34,7 +34,8 @@ class Answer:
 
     `confidence` is "high" (the first passage answers it), "low" (the closest passages, which may not
     answer it) or "none" (the articles don't cover it; `hits` is empty). `notice` tells the asker
-    something about their question itself, e.g. that it was empty or shortened.
+    something about their question itself, e.g. that it was empty or shortened. `took_ms` is the time
+    spent answering it (answered in a batch: the batch's time shared out among its questions).
     """
 
     question: str

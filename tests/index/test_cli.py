@@ -102,12 +102,32 @@ def test_reindex_prints_what_it_did(capsys: pytest.CaptureFixture[str]):
     assert (second[1], second[2], second[3]) == (first[1], "0", first[2])
 
 
-def test_reindex_prints_a_warning_for_a_skipped_file(settings: IndexSettings, capsys):
+def test_reindex_says_once_which_file_it_skipped(settings: IndexSettings, capsys, caplog):
     (settings.articles_dir / "empty.txt").write_text("")
 
     assert run_bot.main(["reindex"]) == 0
 
-    assert "warning: skipped empty.txt: the file is empty\n" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert re.fullmatch(
+        r"articles 1, passages \d+, embedded \d+, reused \d+, seconds \d+\.\d\d, skipped 1\n", out
+    )
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "empty.txt" in r.getMessage()]
+    assert said == [("WARNING", "skipped empty.txt: the file is empty")]  # once, on stderr
+
+
+def test_reindex_of_a_missing_articles_dir_fails_before_loading_the_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    def never(*_: object) -> None:
+        raise AssertionError("the model was loaded (a first start exports it: seconds)")
+
+    monkeypatch.setattr("index.startup.load_embedder", never)
+    monkeypatch.setenv("ARTICLES_DIR", str(tmp_path / "missing"))
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["reindex"])
+
+    assert failure(exited, capsys).startswith("error: ARTICLES_DIR ")
 
 
 def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 from index.answer import Answer
 from index.console import NOT_COVERED, ask, chat, format_answer
@@ -79,8 +80,26 @@ def test_ask_as_json_writes_one_line_per_question_in_order(retriever: Retriever)
     assert rows[1] == {**rows[1], "confidence": "none", "passages": []}
 
 
-def test_ask_as_text_and_in_batches(retriever: Retriever, monkeypatch):
-    monkeypatch.setattr("index.console.BATCH", 2)
+def test_ask_times_each_question_on_its_own(retriever: Retriever, monkeypatch):
+    embed = retriever.embedder.embed
+
+    def slow_for_one(texts, **options):
+        if any("slowly" in text for text in texts):
+            time.sleep(0.2)
+        return embed(texts, **options)
+
+    monkeypatch.setattr(retriever.embedder, "embed", slow_for_one)
+    out = io.StringIO()
+
+    ask(retriever, [QUESTIONS[0], "Who answered slowly?", QUESTIONS[1]], out, k=1, as_json=True)
+
+    took = [json.loads(line)["took_ms"] for line in out.getvalue().splitlines()]
+    assert took[1] >= 200  # the slow question's own time, not shared out with the others
+    assert took[0] < 200
+    assert took[2] < 200
+
+
+def test_ask_as_text(retriever: Retriever):
     out = io.StringIO()
 
     ask(retriever, QUESTIONS * 3, out, k=1, as_json=False)
