@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
+    from index.settings import IndexSettings
 
 # Before anything can import huggingface_hub: weights come from local folders only.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -32,11 +33,18 @@ TERMINAL_BANNER = (
 )
 
 
-def _configure_logging() -> None:
-    level_name = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    level = logging.getLevelNamesMapping().get(level_name)
-    if level is None:
-        _fail(f"error: LOG_LEVEL {level_name!r} is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+def _settings() -> IndexSettings:
+    """The settings from the environment (and .env); a malformed one is one line and exit 2."""
+    from index.settings import IndexSettings, SettingsError
+
+    try:
+        return IndexSettings.from_env()
+    except SettingsError as error:
+        _fail(f"error: {error}")
+
+
+def _configure_logging(level_name: str) -> None:
+    level = logging.getLevelNamesMapping()[level_name]
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
@@ -44,16 +52,15 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def _open_retriever() -> Retriever:
+def _open_retriever(settings: IndexSettings) -> Retriever:
     # Imports inside: `--help` and the Discord path's settings errors stay instant.
     from index.articles import ArticleError
     from index.embedding import ModelError
-    from index.settings import IndexSettings
     from index.startup import open_retriever
     from index.store import IndexDirRefused
 
     try:
-        retriever, _ = open_retriever(IndexSettings.from_env())
+        retriever, _ = open_retriever(settings)
     except (ArticleError, ModelError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
@@ -73,7 +80,7 @@ def _file_error(error: OSError) -> str:
     return f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)"
 
 
-def _default(_: argparse.Namespace) -> int:
+def _default(args: argparse.Namespace) -> int:
     if os.environ.get("DISCORD_TOKEN") is not None:
         import bot
 
@@ -81,7 +88,7 @@ def _default(_: argparse.Namespace) -> int:
     print(TERMINAL_BANNER, file=sys.stderr)
     from index.console import chat
 
-    retriever = _open_retriever()
+    retriever = _open_retriever(args.settings)
     chat(retriever, sys.stdin, sys.stdout, prompt=sys.stdin.isatty())
     return 0
 
@@ -89,21 +96,20 @@ def _default(_: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from index.console import ask, stdin_questions
 
-    retriever = _open_retriever()
+    retriever = _open_retriever(args.settings)
     questions = args.question or stdin_questions()
     ask(retriever, questions, sys.stdout, k=args.k, as_json=args.json)
     return 0
 
 
-def _reindex(_: argparse.Namespace) -> int:
+def _reindex(args: argparse.Namespace) -> int:
     from index.articles import ArticleError, article_files
     from index.build import index_store, keep_apart, rebuild
     from index.embedding import ModelError
-    from index.settings import IndexSettings
     from index.startup import load_embedder
     from index.store import IndexDirRefused, IndexUnavailable
 
-    settings = IndexSettings.from_env()
+    settings = args.settings
     try:
         # before the model loads (a first start exports it: seconds)
         keep_apart(settings)
@@ -136,7 +142,7 @@ def _eval(args: argparse.Namespace) -> int:
         questions = load_questions(args.path)
     except (OSError, ValueError) as error:
         _fail(f"error: {error}")
-    retriever = _open_retriever()
+    retriever = _open_retriever(args.settings)
     answers = retriever.ask_many([q.question for q in questions], 3)
     report = score(questions, answers)
     print(report.table())
@@ -145,15 +151,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _examine_benchmark(root: Path, only: list[str]):
+def _examine_benchmark(settings: IndexSettings, root: Path, only: list[str]):
     """Every question of the benchmark at `root`, examined (index.fitting.examine)."""
     from index.benchmark import load_benchmark
     from index.embedding import ModelError
     from index.fitting import examine
-    from index.settings import IndexSettings
     from index.startup import load_embedder
 
-    settings = IndexSettings.from_env()
     try:
         cases = load_benchmark(root, only)
         embedder = load_embedder(settings)
@@ -166,7 +170,7 @@ def _eval_benchmark(args: argparse.Namespace) -> int:
     from index.evaluation import report_table
     from index.fitting import cross_validate, report_rows
 
-    examples = _examine_benchmark(args.path, args.only)
+    examples = _examine_benchmark(args.settings, args.path, args.only)
     if args.scorer is not None:
         from index.scorer import ScorerError, load_scorer
 
@@ -194,7 +198,7 @@ def _eval_benchmark(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from index.fitting import fit_scorer
 
-    examples = _examine_benchmark(args.benchmark, [])
+    examples = _examine_benchmark(args.settings, args.benchmark, [])
     scorer = fit_scorer(examples, {"benchmark": os.path.relpath(args.benchmark, REPO)})
     scorer.save(args.out)
     print(
@@ -314,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     from dotenv import load_dotenv
 
     load_dotenv(override=False)
-    _configure_logging()
+    args.settings = _settings()
+    _configure_logging(args.settings.log_level)
     try:
         return args.handler(args)
     except KeyboardInterrupt:

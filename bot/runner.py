@@ -19,7 +19,6 @@ from bot.bot import ArticleBot, build_bot
 from bot.settings import BotSettings, SettingsError
 from index.articles import ArticleError
 from index.embedding import ModelError
-from index.settings import IndexSettings
 from index.startup import open_retriever
 from index.store import IndexDirRefused
 
@@ -47,13 +46,13 @@ def run(env: Mapping[str, str] | None = None) -> int:
     except SettingsError as error:
         return _fail(f"error: {error}")
     try:
-        retriever, _ = open_retriever(IndexSettings.from_env(env))  # a build is logged by index.build
+        retriever, _ = open_retriever(settings)  # a build is logged by index.build
     except (ArticleError, ModelError, IndexDirRefused) as error:
         return _fail(f"error: {error}")
     except OSError as error:  # INDEX_DIR under a file, read-only, no space...
         where = f": {error.filename}" if error.filename else ""
         return _fail(f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)")
-    return asyncio.run(serve(build_bot(settings, retriever), settings.token))
+    return asyncio.run(serve(build_bot(settings, retriever), settings.token.get_secret_value()))
 
 
 async def serve(bot: ArticleBot, token: str) -> int:

@@ -60,7 +60,6 @@ _NOT_PEOPLE = frozenset(
 _NOT_ROLES = frozenset(
     {"Democrat", "Democratic", "Republican", "Independent", "Libertarian", "Green", "Mr", "Mrs", "Ms", "Miss"}
 )
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _NOT_TITLES = frozenset({"The", "In", "As", "With", "A", "An", "But", "And", "On", "At", "For", "When", "If"})
 

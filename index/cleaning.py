@@ -13,13 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from index.lexical import STOPWORDS
+from index.lexical import STOPWORDS, WORD
 
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BLANK_LINES = re.compile(r"\n\s*\n")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 # An address is matched from the start of its token, and its parts can't hold "@": the looser
 # r"\S+@\S+\.\w+" backtracks cubically on a long run like "a@a@a@..." (a minute for 5,000 chars).
 _URL_OR_EMAIL = re.compile(r"https?://|www\.|(?<!\S)[^\s@]+@[^\s@]+\.\w+")
@@ -35,7 +34,6 @@ _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _SPACER = re.compile(r"^[ \t]*[\u00a0\u2000-\u200a\u202f\u3000][\s\u00a0\u2000-\u200a\u202f\u3000]*$")
 _DIVIDER = re.compile(r"^(?:[*_=~#•·-]\s*){3,}$")
-_NAME_WORD = re.compile(r"\b[A-Z][\w'’-]*")
 _MAX_FOOTER_PARAGRAPHS = 2
 _MIN_BODY_PARAGRAPHS = 3
 _MD_PREFIX = re.compile(r"^\s{0,3}(>\s?|[-*+]\s+|\d+[.)]\s+)")
@@ -108,8 +106,8 @@ def looks_like_html(text: str) -> bool:
 
 
 def word_count(text: str) -> int:
-    """Words made of letters: timecodes, slashes and numbers alone don't count."""
-    return len(_WORD.findall(text))
+    """Words that start with a letter: timecodes, slashes and numbers alone don't count."""
+    return sum(word[0].isalpha() for word in WORD.findall(text))
 
 
 def ends_a_sentence(text: str) -> bool:
@@ -232,7 +230,7 @@ def clean_article(text: str, *, markdown: bool = False) -> CleanArticle:
 
 
 def _names(text: str) -> set[str]:
-    return {word for word in _NAME_WORD.findall(text) if word.lower() not in STOPWORDS}
+    return {word for word in WORD.findall(text) if word[0].isupper() and word.lower() not in STOPWORDS}
 
 
 def _split_footer(paragraphs: list[str], after_divider: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from index.lexical import WORD
+
 Kind = Literal["body", "caption"]
 
 
@@ -143,9 +145,6 @@ def fit_to_window(text: str, max_tokens: int, count_tokens: Callable[[str], int]
     return _pack(units, sizes, max_tokens)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
 def count_words(text: str) -> int:
     """A model-free token count (words), for tests and the fake embedder."""
-    return len(_WORD.findall(text))
+    return len(WORD.findall(text))

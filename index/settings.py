@@ -1,37 +1,146 @@
-"""Where the articles and the index live, and which model embeds them (from the environment)."""
+"""The process's settings, read from the environment (and `.env`, which `run_bot.py` loads): one typed
+model per layer, `IndexSettings` here and `bot.settings.BotSettings` (which extends it) for Discord.
+
+pydantic-settings does the typing: `IndexSettings()` reads the environment itself, and
+`IndexSettings.from_env(mapping)` reads a given mapping through the same validators. Every malformed
+value raises `SettingsError` with one line, "NAME: what is wrong and what to do", that never quotes a
+secret. A blank value means the default.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The project's folder: the defaults live under it, whatever the working directory.
 PROJECT = Path(__file__).resolve().parent.parent
 
+# EMBEDDING_BACKEND values. "onnx" computes torch's vectors up to float noise (cosine > 0.9999), so
+# both share an identity and switching between them keeps the index; int8 vectors differ (cosine
+# ~0.99), so "onnx-int8" has its own identity and switching to or from it rebuilds. docs/benchmarks.md
+Backend = Literal["onnx", "onnx-int8", "torch"]
+BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8", "torch")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-@dataclass(frozen=True)
-class IndexSettings:
-    """ARTICLES_DIR, INDEX_DIR, MODEL_CACHE_DIR, EMBEDDING_MODEL and EMBEDDING_BACKEND, with their
-    defaults."""
 
-    articles_dir: Path = PROJECT / "data" / "articles"
-    index_dir: Path = PROJECT / "var" / "index"
-    embedding_model: str | None = None
-    embedding_backend: str = "onnx"  # onnx | onnx-int8 | torch (see index.startup.BACKENDS)
-    # The exported model and the index's writer lock: a folder the project owns, never INDEX_DIR's
-    # parent (INDEX_DIR may be anywhere).
-    model_cache_dir: Path = PROJECT / "var" / "models"
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and what to fix."""
+
+
+def setting(name: str, default: Any = PydanticUndefined) -> Any:
+    """A field read from the environment variable `name`; in code it is given by its own name."""
+    return Field(default, validation_alias=AliasChoices(name))
+
+
+class Settings(BaseSettings):
+    """What every settings model shares: how values are read and how errors read."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,  # IndexSettings(index_dir=...) in code
+        env_ignore_empty=True,
+        str_strip_whitespace=True,
+    )
+
+    def __init__(self, **values: Any) -> None:
+        # By name only: BaseSettings' own positional parameters (_case_sensitive…) would take
+        # IndexSettings(articles, index) silently.
+        super().__init__(**values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_default(cls, data: Any) -> Any:
+        """A blank optional variable ("ASK_COOLDOWN_SECONDS=  " in .env) is its default."""
+        if not isinstance(data, dict):
+            return data
+        required = {
+            key
+            for name, field in cls.model_fields.items()
+            if field.is_required()
+            for key in (name, variable_of(field))
+        }
+        return {
+            key: value
+            for key, value in data.items()
+            if key in required or not (isinstance(value, str) and not value.strip())
+        }
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> IndexSettings:
-        """Read the settings from `env` (default: the process environment); blank means default."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        """The settings from `env` (default: the process environment); raises `SettingsError`."""
         env = os.environ if env is None else env
-        return cls(
-            articles_dir=Path(env.get("ARTICLES_DIR", "").strip() or cls.articles_dir),
-            index_dir=Path(env.get("INDEX_DIR", "").strip() or cls.index_dir),
-            embedding_model=env.get("EMBEDDING_MODEL", "").strip() or None,
-            embedding_backend=env.get("EMBEDDING_BACKEND", "").strip().lower() or cls.embedding_backend,
-            model_cache_dir=Path(env.get("MODEL_CACHE_DIR", "").strip() or cls.model_cache_dir),
-        )
+        # Every field is given, so nothing is filled in from elsewhere (pydantic-settings would read
+        # os.environ for a missing one): a blank or missing variable gives the default; a required
+        # one is left to its validator, which tells "not set" (None) from blank.
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            raw = env.get(variable_of(field))
+            if field.is_required():
+                values[name] = raw
+            else:
+                default = field.get_default(call_default_factory=True)
+                values[name] = raw if raw is not None and raw.strip() else default
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(one_line(error, cls)) from None
+
+
+def variable_of(field: FieldInfo) -> str:
+    """The environment variable a field is read from."""
+    alias = field.validation_alias
+    assert isinstance(alias, AliasChoices), "every setting is declared with `setting`"
+    return str(alias.choices[0])
+
+
+def one_line(error: ValidationError, model: type[BaseSettings]) -> str:
+    """The first problem of `error` as "VARIABLE: message" (a validator's own sentence when it gave
+    one; pydantic's echo of the input left out, since it could be a secret)."""
+    problem = error.errors(include_input=False, include_url=False)[0]
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    name = variable_of(model.model_fields[field]) if field in model.model_fields else field or "settings"
+    cause = problem.get("ctx", {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else problem["msg"]
+    return f"{name}: {message}"
+
+
+class IndexSettings(Settings):
+    """Where the articles and the index live, which model embeds them, and how much is logged."""
+
+    articles_dir: Path = setting("ARTICLES_DIR", PROJECT / "data" / "articles")
+    index_dir: Path = setting("INDEX_DIR", PROJECT / "var" / "index")
+    embedding_model: str | None = setting("EMBEDDING_MODEL", None)
+    embedding_backend: Backend = setting("EMBEDDING_BACKEND", "onnx")
+    # The exported model and the index's writer lock: a folder the project owns, never INDEX_DIR's
+    # parent (INDEX_DIR may be anywhere).
+    model_cache_dir: Path = setting("MODEL_CACHE_DIR", PROJECT / "var" / "models")
+    log_level: str = setting("LOG_LEVEL", "INFO")
+
+    @field_validator("embedding_backend", mode="before")
+    @classmethod
+    def _backend(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            value = raw.strip().lower()
+            if value not in BACKENDS:
+                raise ValueError(f"{raw[:40]!r} is not one of {', '.join(BACKENDS)}")
+            return value
+        return raw
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            value = raw.strip().upper()
+            if value not in logging.getLevelNamesMapping():
+                raise ValueError(f"{raw[:40]!r} is not a logging level ({', '.join(LOG_LEVELS)})")
+            return value
+        return raw

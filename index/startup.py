@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.articles import ArticleError, article_files, file_signature, read_article
 from index.build import BuildStats, index_store, rebuild
-from index.embedding import Embedder, ModelError, model_fingerprint, model_name, resolve_model_path
+from index.embedding import Embedder, model_fingerprint, model_name, resolve_model_path
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexUnavailable
@@ -18,19 +18,11 @@ from index.store import IndexData, IndexUnavailable
 log = logging.getLogger(__name__)
 
 
-# EMBEDDING_BACKEND values. "onnx" computes torch's vectors up to float noise (cosine > 0.9999), so
-# both share an identity and switching between them keeps the index; int8 vectors differ (cosine
-# ~0.99), so "onnx-int8" has its own identity and switching to or from it rebuilds. docs/benchmarks.md
-BACKENDS = ("onnx", "onnx-int8", "torch")
-
-
 def load_embedder(settings: IndexSettings) -> Embedder:
     """The embedding model named by EMBEDDING_MODEL (or the packaged all-MiniLM-L6-v2), run by
     EMBEDDING_BACKEND; the ONNX backends export the model once into `settings.model_cache_dir`."""
     path = resolve_model_path(settings.embedding_model)
     backend = settings.embedding_backend
-    if backend not in BACKENDS:
-        raise ModelError(f"EMBEDDING_BACKEND {backend!r} is not one of {', '.join(BACKENDS)}")
     identity = f"{model_name(path)}@{model_fingerprint(path, cache_dir=settings.model_cache_dir)}"
     if backend == "torch":
         from index.embedding import SentenceTransformerEmbedder

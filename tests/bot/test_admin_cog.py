@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from typing import Any
 
@@ -197,7 +196,7 @@ async def test_a_second_reindex_within_the_cooldown_is_refused_privately_whoever
 async def test_a_cooldown_of_zero_lets_reindexes_follow_each_other(
     bot_settings: BotSettings, fake: FakeRetriever, clock: Any
 ) -> None:
-    settings = dataclasses.replace(bot_settings, reindex_cooldown_seconds=0)
+    settings = bot_settings.model_copy(update={"reindex_cooldown_seconds": 0})
     bot = build_bot(settings, fake, clock=clock)  # type: ignore[arg-type]
     bot.owner_id = OWNER_ID
     await bot.setup_hook()

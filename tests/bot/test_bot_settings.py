@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from bot.settings import BotSettings, SettingsError
+from index.settings import PROJECT as REPO
+from index.settings import variable_of
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.secret-part_of-the-token"
 
@@ -15,29 +18,29 @@ def settings(**env: str) -> BotSettings:
 
 def test_defaults_with_only_a_token() -> None:
     got = settings()
-    assert got == BotSettings(token=TOKEN)
     assert got.guild_ids == ()
     assert got.ask_cooldown_seconds == 3.0
     assert got.api_base_url is None
     assert got.gateway_url is None
 
 
-def test_token_is_required_and_has_no_default() -> None:
-    with pytest.raises(TypeError):
+def test_token_is_required_and_has_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(ValidationError):
         BotSettings()  # type: ignore[call-arg]
-    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN is not set"):
+    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN: not set; put the bot token"):
         BotSettings.from_env({})
 
 
 @pytest.mark.parametrize("value", ["", "   ", "\n"])
 def test_empty_token(value: str) -> None:
-    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN is empty"):
+    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN: empty"):
         BotSettings.from_env({"DISCORD_TOKEN": value})
 
 
 @pytest.mark.parametrize("value", [f"Bot {TOKEN}", f"{TOKEN[:10]} {TOKEN[10:]}", f"{TOKEN}é"])
 def test_malformed_token_is_named_but_never_echoed(value: str) -> None:
-    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN") as caught:
+    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN: ") as caught:
         BotSettings.from_env({"DISCORD_TOKEN": value})
     assert TOKEN[:10] not in str(caught.value)
     assert "secret" not in str(caught.value)
@@ -45,9 +48,9 @@ def test_malformed_token_is_named_but_never_echoed(value: str) -> None:
 
 def test_token_is_stripped_and_kept_out_of_repr() -> None:
     got = BotSettings.from_env({"DISCORD_TOKEN": f"  {TOKEN}\n"})
-    assert got.token == TOKEN
-    assert TOKEN not in repr(got)
-    assert "secret" not in str(got)
+    assert got.token.get_secret_value() == TOKEN
+    for shown in (repr(got), str(got), got.model_dump_json(), str(got.model_dump())):
+        assert "secret" not in shown
 
 
 def test_id_lists_accept_commas_and_spaces() -> None:
@@ -176,10 +179,47 @@ def test_blank_optional_values_mean_default() -> None:
         "DISCORD_GATEWAY_URL",
     )
     blank = dict.fromkeys(names, "  ")
-    assert settings(**blank) == BotSettings(token=TOKEN)
+    assert settings(**blank) == BotSettings.from_env({"DISCORD_TOKEN": TOKEN})
+
+
+def test_blank_optional_variables_in_the_environment_mean_default_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("ADMIN_USER_IDS", "ASK_COOLDOWN_SECONDS", "DISCORD_API_BASE_URL", "EMBEDDING_BACKEND"):
+        monkeypatch.setenv(name, "  ")
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert BotSettings() == BotSettings.from_env({"DISCORD_TOKEN": TOKEN})
 
 
 def test_settings_are_frozen() -> None:
     got = settings()
-    with pytest.raises(AttributeError):
-        got.token = "other"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        got.ask_cooldown_seconds = 0  # type: ignore[misc]
+
+
+def test_the_environment_and_a_mapping_are_read_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "DISCORD_TOKEN": f" {TOKEN} ",
+        "DISCORD_GUILD_IDS": "111111111111111111, 222222222222222222",
+        "ASK_COOLDOWN_SECONDS": "2.5",
+        "DISCORD_API_BASE_URL": "http://127.0.0.1:8080",
+        "EMBEDDING_BACKEND": "ONNX-int8",
+        "LOG_LEVEL": "debug",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert BotSettings() == BotSettings.from_env(env) == BotSettings.from_env()
+
+
+def test_a_mapping_is_read_alone_never_mixed_with_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_USER_IDS", "333333333333333333")
+    monkeypatch.setenv("DISCORD_TOKEN", "another-token")
+    assert settings().admin_user_ids == frozenset()
+    with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN: not set"):
+        BotSettings.from_env({})
+
+
+def test_every_setting_is_one_of_the_documented_variables() -> None:
+    documented = (REPO / ".env.example").read_text()
+    for field in BotSettings.model_fields.values():
+        assert f"{variable_of(field)}=" in documented

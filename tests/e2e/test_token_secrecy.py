@@ -129,11 +129,11 @@ async def run_to_exit(env: Mapping[str, str], home: Path, *, timeout: float = 60
             {"DISCORD_GUILD_IDS": "general"},
             "error: DISCORD_GUILD_IDS: 'general' is not a Discord id",
         ),
-        (f"Bot {SENTINEL}", {}, "error: DISCORD_TOKEN starts with 'Bot '; give the token alone"),
+        (f"Bot {SENTINEL}", {}, "error: DISCORD_TOKEN: starts with 'Bot '; give the token alone"),
         (
             f"{SENTINEL[:30]} {SENTINEL[30:]}",
             {},
-            "error: DISCORD_TOKEN contains spaces or unusual characters",
+            "error: DISCORD_TOKEN: contains spaces or unusual characters",
         ),
     ],
     ids=["bad-guild-ids", "bot-prefix", "space-inside"],

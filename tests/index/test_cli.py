@@ -248,7 +248,7 @@ def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     with pytest.raises(SystemExit) as exited:
         run_bot.main(["ask", "question"])
 
-    assert failure(exited, capsys).startswith("error: LOG_LEVEL 'LOUD' is not a logging level")
+    assert failure(exited, capsys).startswith("error: LOG_LEVEL: 'LOUD' is not a logging level")
 
 
 @pytest.fixture

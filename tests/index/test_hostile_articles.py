@@ -109,7 +109,8 @@ def test_a_giant_paragraph_is_indexed_and_its_last_sentence_is_found(tmp_path: P
     # 250 KB: the build of 1 MB is measured in docs/reliability.md; here, that it is sensible.
     (articles / "giant.txt").write_text(f"{HEADLINE}\n\n{giant_paragraph(250_000)}\n")
 
-    retriever, stats = open_retriever(IndexSettings(articles, tmp_path / "index"), FakeEmbedder())
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+    retriever, stats = open_retriever(settings, FakeEmbedder())
 
     assert stats is not None
     assert stats.passages == retriever.info.passages > 500
@@ -126,7 +127,8 @@ def test_thousands_of_tiny_paragraphs_each_become_a_numbered_passage(tmp_path: P
     paragraphs = [TINY.format(number=number) for number in range(1, 5001)]
     (articles / "minutes.txt").write_bytes(separator.join([HEADLINE, *paragraphs]).encode())
 
-    retriever, _ = open_retriever(IndexSettings(articles, tmp_path / "index"), FakeEmbedder())
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+    retriever, _ = open_retriever(settings, FakeEmbedder())
 
     passages = retriever.data.passages
     assert [passage.text for passage in passages] == paragraphs
@@ -142,7 +144,8 @@ def test_html_with_thousands_of_tiny_paragraphs_keeps_them_all(tmp_path: Path):
     html = "".join(f"<p>{text}</p>" for text in paragraphs)
     (articles / "page.txt").write_text(f"<html><body><h1>{HEADLINE}</h1>{html}</body></html>")
 
-    retriever, _ = open_retriever(IndexSettings(articles, tmp_path / "index"), FakeEmbedder())
+    settings = IndexSettings(articles_dir=articles, index_dir=tmp_path / "index")
+    retriever, _ = open_retriever(settings, FakeEmbedder())
 
     assert [passage.text for passage in retriever.data.passages] == paragraphs
     assert retriever.info.titles == (HEADLINE,)

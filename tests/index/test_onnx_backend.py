@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 from index import embedding
 from index.embedding import ModelError, default_model_path
 from index.onnx_backend import read_model_shape
-from index.settings import IndexSettings
+from index.settings import IndexSettings, SettingsError
 from index.startup import load_embedder
 from tests.conftest import DEV_QUESTIONS, SHIPPED_ARTICLE
 
@@ -46,8 +45,10 @@ def test_a_pipeline_the_onnx_backend_cannot_reproduce_is_refused(tmp_path: Path)
 
 
 def test_an_unknown_backend_is_named_in_the_error():
-    with pytest.raises(ModelError, match="EMBEDDING_BACKEND 'tensorflow'"):
-        load_embedder(IndexSettings(embedding_backend="tensorflow"))
+    with pytest.raises(
+        SettingsError, match=r"^EMBEDDING_BACKEND: 'tensorflow' is not one of onnx, onnx-int8, torch$"
+    ):
+        IndexSettings.from_env({"EMBEDDING_BACKEND": "tensorflow"})
 
 
 def test_the_backend_is_read_from_the_environment():
@@ -60,7 +61,7 @@ def test_onnx_vectors_match_torch_and_int8_stays_close(tmp_path: Path):
     cache = IndexSettings(index_dir=tmp_path / "index", model_cache_dir=tmp_path / "models")
     torch = load_embedder(IndexSettings(embedding_backend="torch"))
     fp32 = load_embedder(cache)
-    int8 = load_embedder(replace(cache, embedding_backend="onnx-int8"))
+    int8 = load_embedder(cache.model_copy(update={"embedding_backend": "onnx-int8"}))
     texts = sample_texts()
     reference = torch.embed(texts)
 

@@ -125,7 +125,8 @@ def fake_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
     root = tmp_path_factory.mktemp("properties")
     (root / "articles").mkdir()
     shutil.copy(SHIPPED_ARTICLE, root / "articles")
-    ready, _ = open_retriever(IndexSettings(root / "articles", root / "index"), FakeEmbedder())
+    settings = IndexSettings(articles_dir=root / "articles", index_dir=root / "index")
+    ready, _ = open_retriever(settings, FakeEmbedder())
     return ready
 
 
