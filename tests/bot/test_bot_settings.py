@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from bot.settings import BotSettings, SettingsError
 from index.settings import PROJECT as REPO
-from index.settings import variable_of
+from index.settings import IndexSettings, variable_of
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.secret-part_of-the-token"
 
@@ -223,3 +223,9 @@ def test_every_setting_is_one_of_the_documented_variables() -> None:
     documented = (REPO / ".env.example").read_text()
     for field in BotSettings.model_fields.values():
         assert f"{variable_of(field)}=" in documented
+
+
+def test_settings_are_given_by_name_never_by_position() -> None:
+    # BaseSettings' first positional parameters are its own options (_case_sensitive…)
+    with pytest.raises(TypeError):
+        IndexSettings(REPO / "data" / "articles", REPO / "var" / "index")  # type: ignore[misc]
