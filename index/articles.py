@@ -6,6 +6,7 @@ problems with the directory itself (missing, nothing usable in it) raise `Articl
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
@@ -51,12 +52,43 @@ class ArticleSet:
     warnings: tuple[str, ...]
 
 
-def _looks_binary(data: bytes) -> bool:
-    sample = data[:8192]
-    if b"\x00" in sample:
+# UTF-32 first: its little-endian mark begins with UTF-16's
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _looks_binary(sample: str) -> bool:
+    if "\x00" in sample:
         return True
-    control = sum(byte < 32 and byte not in (9, 10, 12, 13) for byte in sample)
+    control = sum(char < " " and char not in "\t\n\f\r" for char in sample)
     return control > len(sample) * 0.05
+
+
+def _decode(name: str, data: bytes) -> str:
+    """The text of an article file: UTF-16 or UTF-32 when it starts with their byte order mark, else
+    UTF-8; raises `ArticleError` for an empty or binary file or one in another encoding."""
+    marked = next((codec for bom, codec in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
+    # Binary before "not UTF-8": a PNG is not UTF-8 either, but saying so would mislead its owner.
+    # Unmarked bytes are sniffed one byte per character; UTF-16's own zero bytes only once decoded.
+    if marked is None and _looks_binary(data[:8192].decode("latin-1")):
+        raise ArticleError(f"{name}: this is a binary file, not text")
+    codec = marked or "utf-8-sig"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as error:
+        encoding = "UTF-8" if codec == "utf-8-sig" else codec.upper()
+        raise ArticleError(
+            f"{name}: not {encoding} text (byte {error.start} can't be decoded); save it as UTF-8"
+        ) from error
+    if not text.strip():
+        raise ArticleError(f"{name}: the file is empty")
+    if marked is not None and _looks_binary(text[:8192]):
+        raise ArticleError(f"{name}: this is a binary file, not text")
+    return text
 
 
 def file_signature(stat: os.stat_result) -> str:
@@ -81,16 +113,7 @@ def read_article(path: Path) -> Article:
             "limit for one article"
         )
     data = path.read_bytes()
-    if not data.strip():
-        raise ArticleError(f"{name}: the file is empty")
-    if _looks_binary(data):
-        raise ArticleError(f"{name}: this is a binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ArticleError(
-            f"{name}: not UTF-8 text (byte {error.start} can't be decoded); save it as UTF-8"
-        ) from error
+    text = _decode(name, data)
     clean = clean_article(text, markdown=path.suffix.lower() == ".md")
     for footer in clean.footer:
         log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)

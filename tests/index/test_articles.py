@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 from pathlib import Path
@@ -150,8 +151,10 @@ def test_only_files_named_txt_or_md_are_articles_and_odd_entries_are_passed_over
         (b"caf\xe9 au lait, the council said on Tuesday.\n", "not UTF-8 text"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file"),
         (b"0:00\nPlay Live Radio\nNext Up:\n", "no paragraphs of prose"),
+        (codecs.BOM_UTF16_LE + ("\x01\x02\x03" * 100).encode("utf-16-le"), "binary file"),
+        (codecs.BOM_UTF16_BE + " \n".encode("utf-16-be"), "the file is empty"),
     ],
-    ids=["empty", "whitespace", "latin-1", "binary", "furniture-only"],
+    ids=["empty", "whitespace", "latin-1", "binary", "furniture-only", "utf-16-binary", "utf-16-blank"],
 )
 def test_a_bad_file_is_skipped_with_a_warning_naming_it_and_the_others_are_kept(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes, problem: str
@@ -167,6 +170,38 @@ def test_a_bad_file_is_skipped_with_a_warning_naming_it_and_the_others_are_kept(
     assert "bad.txt" in loaded.warnings[0]
     assert problem in loaded.warnings[0]
     assert any("bad.txt" in record.getMessage() for record in caplog.records)
+
+
+ACCENTED = "Café owners told the council on Tuesday that the city’s new rules would cost them dearly.\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [
+        ("utf-16-le", codecs.BOM_UTF16_LE),
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+        ("utf-32-le", codecs.BOM_UTF32_LE),
+        ("utf-32-be", codecs.BOM_UTF32_BE),
+    ],
+    ids=["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"],
+)
+def test_utf_16_and_utf_32_with_a_byte_order_mark_read_like_utf_8(tmp_path: Path, encoding: str, bom: bytes):
+    page = f"{TITLE}\n\n{ACCENTED}\n{PROSE}"
+    (tmp_path / "utf8.txt").write_text(page, encoding="utf-8")
+    (tmp_path / "other.txt").write_bytes(bom + page.encode(encoding))
+
+    utf8, other = read_article(tmp_path / "utf8.txt"), read_article(tmp_path / "other.txt")
+
+    assert (other.title, other.captions, other.paragraphs) == (utf8.title, utf8.captions, utf8.paragraphs)
+    assert other.paragraphs == (ACCENTED.strip(), PROSE.strip())
+
+
+def test_a_byte_order_mark_before_bytes_that_are_not_that_encoding_is_named(tmp_path: Path):
+    path = tmp_path / "odd.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + PROSE.encode("utf-16-le") + b"\x00\xdc")  # a lone surrogate
+
+    with pytest.raises(ArticleError, match=r"odd\.txt: not UTF-16 text \(byte \d+ can't be decoded\)"):
+        read_article(path)
 
 
 def test_an_over_size_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
