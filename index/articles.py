@@ -138,8 +138,8 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def article_files(directory: Path) -> list[Path]:
-    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
+def _file_names(directory: Path) -> list[str]:
+    """The names of the files in ARTICLES_DIR, sorted; hidden files and folders left out."""
     if not directory.exists():
         raise ArticleError(f"ARTICLES_DIR {str(directory)!r} does not exist")
     if not directory.is_dir():
@@ -147,34 +147,49 @@ def article_files(directory: Path) -> list[Path]:
     # scandir: a directory entry knows whether it is a file without a stat call per name (a start
     # checks every article this way, docs/benchmarks.md "Restarts")
     with os.scandir(directory) as entries:
-        names = sorted(
-            entry.name
-            for entry in entries
-            if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
-            and not entry.name.startswith(".")
-            and _is_file(entry)
-        )
-    files = [directory / name for name in names]
-    if not files:
+        return sorted(entry.name for entry in entries if not entry.name.startswith(".") and _is_file(entry))
+
+
+def _is_article_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES
+
+
+def _article_paths(directory: Path, names: list[str]) -> list[Path]:
+    paths = [directory / name for name in names if _is_article_name(name)]
+    if not paths:
         raise ArticleError(
-            f"ARTICLES_DIR {str(directory)!r} has no article files (.txt or .md); put one there"
+            f"ARTICLES_DIR {str(directory)!r} has no article files ({', '.join(ARTICLE_SUFFIXES)}); "
+            "put one there"
         )
-    return files
+    return paths
+
+
+def article_files(directory: Path) -> list[Path]:
+    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
+    return _article_paths(directory, _file_names(directory))
 
 
 def load_articles(directory: Path) -> ArticleSet:
-    """Every usable article in `directory`; raises `ArticleError` when none is usable."""
+    """Every usable article in `directory`, and a warning naming each other file and why it was
+    skipped; raises `ArticleError` when none is usable."""
     articles: list[Article] = []
     warnings: list[str] = []
-    for path in article_files(directory):
+
+    def skip(problem: str) -> None:
+        warnings.append(f"skipped {problem}")
+        log.warning("skipped %s", problem)
+
+    names = _file_names(directory)
+    for name in names:
+        if not _is_article_name(name):
+            skip(f"{name}: not an article file ({', '.join(ARTICLE_SUFFIXES)})")
+    for path in _article_paths(directory, names):
         try:
             articles.append(read_article(path))
         except ArticleError as error:
-            warnings.append(f"skipped {error}")
-            log.warning("skipped %s", error)
+            skip(str(error))
         except OSError as error:
-            warnings.append(f"skipped {path.name}: {error.strerror or error}")
-            log.warning("skipped %s: %s", path.name, error)
+            skip(f"{path.name}: {error.strerror or error}")
     if not articles:
         raise ArticleError(f"no usable article in ARTICLES_DIR {str(directory)!r}: " + "; ".join(warnings))
     return ArticleSet(articles=tuple(articles), warnings=tuple(warnings))

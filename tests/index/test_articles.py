@@ -120,14 +120,45 @@ def test_a_file_instead_of_a_directory_is_named(tmp_path: Path):
         load_articles(path)
 
 
-def test_an_empty_directory_or_one_without_txt_or_md_files_says_what_to_put_there(tmp_path: Path):
-    with pytest.raises(ArticleError, match=r"no article files \(\.txt or \.md\)"):
+def test_an_empty_directory_or_one_without_article_files_says_what_to_put_there(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    with pytest.raises(ArticleError, match=r"no article files \(\.txt, \.md\b.*\); put one there"):
         load_articles(tmp_path)
 
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
     (tmp_path / ".hidden.txt").write_text(PROSE)
-    with pytest.raises(ArticleError, match=r"no article files \(\.txt or \.md\)"):
+    with (
+        caplog.at_level(logging.WARNING, logger="index.articles"),
+        pytest.raises(ArticleError, match=r"no article files \(\.txt, \.md\b.*\); put one there"),
+    ):
         load_articles(tmp_path)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "skipped notes.pdf: not an article file (.txt, .md)"
+    ]
+
+
+def test_every_other_file_in_the_folder_is_named_with_why_it_was_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    (tmp_path / "story.txt").write_text(PROSE)
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "draft.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "README").write_text(PROSE)
+    # hidden files and folders are not the user's articles: passed over without a word
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (tmp_path / "images").mkdir()
+
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        loaded = load_articles(tmp_path)
+
+    assert [article.source for article in loaded.articles] == ["story.txt"]
+    expected = [
+        f"skipped {name}: not an article file (.txt, .md)" for name in ("README", "draft.docx", "notes.pdf")
+    ]
+    assert list(loaded.warnings) == expected
+    assert [record.getMessage() for record in caplog.records] == expected  # one log line each
 
 
 def test_only_files_named_txt_or_md_are_articles_and_odd_entries_are_passed_over(tmp_path: Path):
