@@ -20,7 +20,7 @@ from index.passages import Passage, fit_to_window
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024  # a long news article is ~50 KB; 5 MB is a book
 # A file's signature vouches for its bytes only if it last changed this long before it was read:
 # timestamps are coarse (a clock tick; 2 s on FAT), so a write within the same tick as the read
@@ -114,7 +114,8 @@ def read_article(path: Path) -> Article:
         )
     data = path.read_bytes()
     text = _decode(name, data)
-    clean = clean_article(text, markdown=path.suffix.lower() == ".md")
+    suffix = path.suffix.lower()
+    clean = clean_article(text, markdown=suffix == ".md", html=suffix in (".html", ".htm"))
     for footer in clean.footer:
         log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)
     if not clean.paragraphs and not clean.captions:

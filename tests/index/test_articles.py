@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import hashlib
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from index import articles as articles_module
 from index.articles import ArticleError, article_passages, load_articles, read_article
 from tests.conftest import REPO, SHIPPED_ARTICLE
 from tests.fakes import FakeEmbedder
+from tests.index import web_pages
 
 TITLE = "Philadelphia To Stop Giving ICE Real-Time Arrest Data"
 FURNITURE = [
@@ -104,6 +107,42 @@ def test_a_markdown_file_without_a_headline_is_titled_after_its_name(tmp_path: P
     assert read_article(path).title == "City budget vote"
 
 
+@pytest.mark.parametrize("name", ["park-budget.html", "park-budget.HTM", "park-budget.txt"])
+def test_a_saved_web_page_is_an_article_and_its_figure_caption_is_never_paragraph_1(
+    tmp_path: Path, name: str
+):
+    (tmp_path / name).write_text(web_pages.NEWS_PAGE)  # .txt: the page's HTML pasted into a text file
+    embedder = FakeEmbedder()
+
+    loaded = load_articles(tmp_path)
+
+    [article] = loaded.articles
+    assert loaded.warnings == ()
+    assert article.title == web_pages.TITLE
+    passages = article_passages(article, embedder.max_tokens, embedder.count_tokens)
+    numbered = [(passage.kind, passage.paragraph, passage.text) for passage in passages]
+    assert numbered == [
+        ("caption", 0, web_pages.CAPTION),
+        ("caption", 0, web_pages.LATER_CAPTION),
+        *(("body", number, text) for number, text in enumerate(web_pages.PARAGRAPHS, start=1)),
+    ]
+
+
+def test_text_articles_are_read_without_importing_the_html_extractor():
+    # trafilatura and lxml take ~0.15 s to import: a start with only .txt/.md articles never pays it
+    program = (
+        "import sys\nfrom pathlib import Path\nfrom index.articles import load_articles\n"
+        f"load_articles(Path({str(SHIPPED_ARTICLE.parent)!r}))\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('trafilatura', 'lxml')))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert result.stdout.strip() == "[]"
+
+
 # --- Bad input ---------------------------------------------------------------------------------
 
 
@@ -135,7 +174,7 @@ def test_an_empty_directory_or_one_without_article_files_says_what_to_put_there(
         load_articles(tmp_path)
 
     assert [record.getMessage() for record in caplog.records] == [
-        "skipped notes.pdf: not an article file (.txt, .md)"
+        "skipped notes.pdf: not an article file (.txt, .md, .html, .htm)"
     ]
 
 
@@ -155,7 +194,8 @@ def test_every_other_file_in_the_folder_is_named_with_why_it_was_skipped(
 
     assert [article.source for article in loaded.articles] == ["story.txt"]
     expected = [
-        f"skipped {name}: not an article file (.txt, .md)" for name in ("README", "draft.docx", "notes.pdf")
+        f"skipped {name}: not an article file (.txt, .md, .html, .htm)"
+        for name in ("README", "draft.docx", "notes.pdf")
     ]
     assert list(loaded.warnings) == expected
     assert [record.getMessage() for record in caplog.records] == expected  # one log line each
@@ -233,6 +273,16 @@ def test_a_byte_order_mark_before_bytes_that_are_not_that_encoding_is_named(tmp_
 
     with pytest.raises(ArticleError, match=r"odd\.txt: not UTF-16 text \(byte \d+ can't be decoded\)"):
         read_article(path)
+
+
+def test_a_web_page_without_an_article_is_skipped_with_the_reason(tmp_path: Path):
+    (tmp_path / "app.html").write_text(web_pages.EMPTY_PAGE)
+    (tmp_path / "good.txt").write_text(PROSE)
+
+    loaded = load_articles(tmp_path)
+
+    assert [article.source for article in loaded.articles] == ["good.txt"]
+    assert loaded.warnings == ("skipped app.html: no paragraphs of prose found in it",)
 
 
 def test_an_over_size_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -108,6 +109,22 @@ def test_reindex_prints_a_warning_for_a_skipped_file(settings: IndexSettings, ca
     assert run_bot.main(["reindex"]) == 0
 
     assert "warning: skipped empty.txt: the file is empty\n" in capsys.readouterr().out
+
+
+def test_reindex_logs_one_line_for_a_web_page_without_an_article(
+    settings: IndexSettings, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+):
+    (settings.articles_dir / "app.html").write_text("<html><body><script>render()</script></body></html>")
+
+    with caplog.at_level(logging.WARNING):
+        assert run_bot.main(["reindex"]) == 0
+
+    skipped = "skipped app.html: no paragraphs of prose found in it"
+    assert f"warning: {skipped}\n" in capsys.readouterr().out
+    # trafilatura's own "discarding data" warning would be a second line about the same file
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == [
+        skipped
+    ]
 
 
 def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):
