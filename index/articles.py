@@ -1,7 +1,8 @@
 """Reading article files from ARTICLES_DIR and cutting them into passages.
 
-Problems with one file (empty, binary, not UTF-8, too big) skip that file with a warning naming it;
-problems with the directory itself (missing, nothing usable in it) raise `ArticleError`.
+Problems with one file (not an article file, empty, binary, not UTF-8, too big) skip that file with a
+warning naming it; problems with the directory itself (missing, nothing usable in it) raise
+`ArticleError`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from index.passages import Passage, fit_to_window
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")  # web pages, read with trafilatura
+ARTICLE_SUFFIXES = (".txt", ".md", *HTML_SUFFIXES)
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024  # a long news article is ~50 KB; 5 MB is a book
 # A file's signature vouches for its bytes only if it last changed this long before it was read:
 # timestamps are coarse (a clock tick; 2 s on FAT), so a write within the same tick as the read
@@ -115,7 +117,7 @@ def read_article(path: Path) -> Article:
     data = path.read_bytes()
     text = _decode(name, data)
     suffix = path.suffix.lower()
-    clean = clean_article(text, markdown=suffix == ".md", html=suffix in (".html", ".htm"))
+    clean = clean_article(text, markdown=suffix == ".md", html=suffix in HTML_SUFFIXES)
     for footer in clean.footer:
         log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)
     if not clean.paragraphs and not clean.captions:
