@@ -50,6 +50,9 @@ def _configure_logging(level_name: str) -> None:
     )
     for noisy in ("faiss.loader", "sentence_transformers", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # trafilatura warns "discarding data: None" for a page without text; index/articles.py already
+    # logs one line naming the file it skips and why
+    logging.getLogger("trafilatura").setLevel(max(level, logging.ERROR))
 
 
 def _open_retriever(settings: IndexSettings) -> Retriever:

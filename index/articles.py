@@ -1,11 +1,13 @@
 """Reading article files from ARTICLES_DIR and cutting them into passages.
 
-Problems with one file (empty, binary, not UTF-8, too big) skip that file with a warning naming it;
-problems with the directory itself (missing, nothing usable in it) raise `ArticleError`.
+Problems with one file (not an article file, empty, binary, not UTF-8, too big) skip that file with a
+warning naming it; problems with the directory itself (missing, nothing usable in it) raise
+`ArticleError`.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
@@ -19,7 +21,8 @@ from index.passages import Passage, fit_to_window
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm")  # web pages, read with trafilatura
+ARTICLE_SUFFIXES = (".txt", ".md", *HTML_SUFFIXES)
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024  # a long news article is ~50 KB; 5 MB is a book
 # A file's signature vouches for its bytes only if it last changed this long before it was read:
 # timestamps are coarse (a clock tick; 2 s on FAT), so a write within the same tick as the read
@@ -51,12 +54,43 @@ class ArticleSet:
     warnings: tuple[str, ...]
 
 
-def _looks_binary(data: bytes) -> bool:
-    sample = data[:8192]
-    if b"\x00" in sample:
+# UTF-32 first: its little-endian mark begins with UTF-16's
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _looks_binary(sample: str) -> bool:
+    if "\x00" in sample:
         return True
-    control = sum(byte < 32 and byte not in (9, 10, 12, 13) for byte in sample)
+    control = sum(char < " " and char not in "\t\n\f\r" for char in sample)
     return control > len(sample) * 0.05
+
+
+def _decode(name: str, data: bytes) -> str:
+    """The text of an article file: UTF-16 or UTF-32 when it starts with their byte order mark, else
+    UTF-8; raises `ArticleError` for an empty or binary file or one in another encoding."""
+    marked = next((codec for bom, codec in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
+    # Binary before "not UTF-8": a PNG is not UTF-8 either, but saying so would mislead its owner.
+    # Unmarked bytes are sniffed one byte per character; UTF-16's own zero bytes only once decoded.
+    if marked is None and _looks_binary(data[:8192].decode("latin-1")):
+        raise ArticleError(f"{name}: this is a binary file, not text")
+    codec = marked or "utf-8-sig"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as error:
+        encoding = "UTF-8" if codec == "utf-8-sig" else codec.upper()
+        raise ArticleError(
+            f"{name}: not {encoding} text (byte {error.start} can't be decoded); save it as UTF-8"
+        ) from error
+    if not text.strip():
+        raise ArticleError(f"{name}: the file is empty")
+    if marked is not None and _looks_binary(text[:8192]):
+        raise ArticleError(f"{name}: this is a binary file, not text")
+    return text
 
 
 def file_signature(stat: os.stat_result) -> str:
@@ -81,17 +115,9 @@ def read_article(path: Path) -> Article:
             "limit for one article"
         )
     data = path.read_bytes()
-    if not data.strip():
-        raise ArticleError(f"{name}: the file is empty")
-    if _looks_binary(data):
-        raise ArticleError(f"{name}: this is a binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ArticleError(
-            f"{name}: not UTF-8 text (byte {error.start} can't be decoded); save it as UTF-8"
-        ) from error
-    clean = clean_article(text, markdown=path.suffix.lower() == ".md")
+    text = _decode(name, data)
+    suffix = path.suffix.lower()
+    clean = clean_article(text, markdown=suffix == ".md", html=suffix in HTML_SUFFIXES)
     for footer in clean.footer:
         log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)
     if not clean.paragraphs and not clean.captions:
@@ -115,8 +141,8 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def article_files(directory: Path) -> list[Path]:
-    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
+def _file_names(directory: Path) -> list[str]:
+    """The names of the files in ARTICLES_DIR, sorted; hidden files and folders left out."""
     if not directory.exists():
         raise ArticleError(f"ARTICLES_DIR {str(directory)!r} does not exist")
     if not directory.is_dir():
@@ -124,34 +150,49 @@ def article_files(directory: Path) -> list[Path]:
     # scandir: a directory entry knows whether it is a file without a stat call per name (a start
     # checks every article this way, docs/benchmarks.md "Restarts")
     with os.scandir(directory) as entries:
-        names = sorted(
-            entry.name
-            for entry in entries
-            if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
-            and not entry.name.startswith(".")
-            and _is_file(entry)
-        )
-    files = [directory / name for name in names]
-    if not files:
+        return sorted(entry.name for entry in entries if not entry.name.startswith(".") and _is_file(entry))
+
+
+def _is_article_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES
+
+
+def _article_paths(directory: Path, names: list[str]) -> list[Path]:
+    paths = [directory / name for name in names if _is_article_name(name)]
+    if not paths:
         raise ArticleError(
-            f"ARTICLES_DIR {str(directory)!r} has no article files (.txt or .md); put one there"
+            f"ARTICLES_DIR {str(directory)!r} has no article files ({', '.join(ARTICLE_SUFFIXES)}); "
+            "put one there"
         )
-    return files
+    return paths
+
+
+def article_files(directory: Path) -> list[Path]:
+    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
+    return _article_paths(directory, _file_names(directory))
 
 
 def load_articles(directory: Path) -> ArticleSet:
-    """Every usable article in `directory`; raises `ArticleError` when none is usable."""
+    """Every usable article in `directory`, and a warning naming each other file and why it was
+    skipped; raises `ArticleError` when none is usable."""
     articles: list[Article] = []
     warnings: list[str] = []
-    for path in article_files(directory):
+
+    def skip(problem: str) -> None:
+        warnings.append(f"skipped {problem}")
+        log.warning("skipped %s", problem)
+
+    names = _file_names(directory)
+    for name in names:
+        if not _is_article_name(name):
+            skip(f"{name}: not an article file ({', '.join(ARTICLE_SUFFIXES)})")
+    for path in _article_paths(directory, names):
         try:
             articles.append(read_article(path))
         except ArticleError as error:
-            warnings.append(f"skipped {error}")
-            log.warning("skipped %s", error)
+            skip(str(error))
         except OSError as error:
-            warnings.append(f"skipped {path.name}: {error.strerror or error}")
-            log.warning("skipped %s: %s", path.name, error)
+            skip(f"{path.name}: {error.strerror or error}")
     if not articles:
         raise ArticleError(f"no usable article in ARTICLES_DIR {str(directory)!r}: " + "; ".join(warnings))
     return ArticleSet(articles=tuple(articles), warnings=tuple(warnings))

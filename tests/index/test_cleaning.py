@@ -7,6 +7,7 @@ import textwrap
 
 from index.cleaning import clean_article, is_prose, normalize_text
 from index.passages import count_words, fit_to_window
+from tests.index import web_pages
 
 FIRST = (
     "The state legislature passed a sweeping bill on Thursday that would overhaul how public schools "
@@ -53,6 +54,21 @@ def test_html_pasted_as_text_keeps_the_prose_and_drops_scripts_and_styles():
 
     assert clean.title == TITLE
     assert clean.paragraphs == (FIRST, SECOND.replace(" and ", " & ", 1), THIRD)
+
+
+def test_a_saved_news_page_keeps_its_title_captions_and_paragraphs_and_drops_the_page_around_them():
+    clean = clean_article(web_pages.NEWS_PAGE, html=True)
+
+    assert clean.title == web_pages.TITLE
+    # each figure caption is a caption, wherever it stands; the body starts at the first paragraph
+    assert clean.captions == (web_pages.CAPTION, web_pages.LATER_CAPTION)
+    assert clean.paragraphs == web_pages.PARAGRAPHS
+    for furniture in web_pages.FURNITURE:
+        assert not any(furniture in text for text in (*clean.captions, *clean.paragraphs)), furniture
+
+
+def test_a_news_page_pasted_into_a_text_file_cleans_like_the_saved_page():
+    assert clean_article(web_pages.NEWS_PAGE) == clean_article(web_pages.NEWS_PAGE, html=True)
 
 
 def test_crlf_line_endings_clean_like_lf():
@@ -109,7 +125,13 @@ def test_prose_versus_furniture():
     for furniture in ["0:00", "0:00 0:00", "Play Live Radio", "Next Up:", "/", "AP", "RIchard Drew"]:
         assert not is_prose(furniture), furniture
     assert not is_prose("Contact 90.5 WESA with a story idea or news tip: news@wesa.fm")
+    for notice in [
+        "© 2024 Example News. All rights reserved.",
+        "Copyright 2024 NPR. To see more, visit npr.org.",
+    ]:
+        assert not is_prose(notice), notice
     assert is_prose("The city said it has not yet received a response.")
+    assert is_prose("Copyright law protects the photographs, the museum said.")
 
 
 # --- Splitting to the model's window -------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -128,6 +129,22 @@ def test_reindex_of_a_missing_articles_dir_fails_before_loading_the_model(
         run_bot.main(["reindex"])
 
     assert failure(exited, capsys).startswith("error: ARTICLES_DIR ")
+
+
+def test_reindex_logs_one_line_for_a_web_page_without_an_article(
+    settings: IndexSettings, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+):
+    (settings.articles_dir / "app.html").write_text("<html><body><script>render()</script></body></html>")
+
+    with caplog.at_level(logging.WARNING):
+        assert run_bot.main(["reindex"]) == 0
+
+    skipped = "skipped app.html: no paragraphs of prose found in it"
+    assert f"warning: {skipped}\n" in capsys.readouterr().out
+    # trafilatura's own "discarding data" warning would be a second line about the same file
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == [
+        skipped
+    ]
 
 
 def test_eval_prints_the_metrics(capsys: pytest.CaptureFixture[str]):

@@ -150,8 +150,8 @@ LINE = st.lists(st.one_of(WORDS, st.sampled_from(PIECES), st.text(max_size=12)),
 PAGE = st.lists(st.one_of(LINE, st.just(""), ANY_TEXT), max_size=30).map("\n".join)
 
 
-def check_clean(text: str, markdown: bool) -> None:
-    clean = clean_article(text, markdown=markdown)
+def check_clean(text: str, markdown: bool, html: bool = False) -> None:
+    clean = clean_article(text, markdown=markdown, html=html)
 
     for part in (*clean.captions, *clean.paragraphs):
         assert part.strip() == part != ""
@@ -163,6 +163,22 @@ def check_clean(text: str, markdown: bool) -> None:
 @settings(max_examples=300, deadline=None)
 def test_clean_article_never_raises_on_any_page(text: str, markdown: bool):
     check_clean(text, markdown)
+
+
+MARKUP = st.sampled_from(
+    [
+        "<html>", "<body>", "<p>", "</p>", "<h1>", "</h1>", "<br>", "<figure>", "<figcaption>",
+        "</figcaption>", "</figure>", "<ul><li>", "<table><tr><td>", "<script>", "</script>", "<!--",
+        "-->", "<?xml version='1.0' encoding='latin-1'?>", "&amp;", "&#0;", "&bogus;", "<", "\ufdd0",
+    ]
+)  # fmt: skip
+WEB_PAGE = st.lists(st.one_of(MARKUP, LINE), max_size=40).map("".join)
+
+
+@given(WEB_PAGE)
+@settings(max_examples=150, deadline=None)
+def test_clean_article_never_raises_on_any_web_page(text: str):
+    check_clean(text, markdown=False, html=True)
 
 
 @given(PAGE)
@@ -195,9 +211,9 @@ DEGENERATE = {
 
 
 @pytest.mark.parametrize("text", DEGENERATE.values(), ids=DEGENERATE.keys())
-@pytest.mark.parametrize("markdown", [False, True])
-def test_a_page_without_prose_cleans_to_nothing(text: str, markdown: bool):
-    clean = clean_article(text, markdown=markdown)
+@pytest.mark.parametrize(("markdown", "html"), [(False, False), (True, False), (False, True)])
+def test_a_page_without_prose_cleans_to_nothing(text: str, markdown: bool, html: bool):
+    clean = clean_article(text, markdown=markdown, html=html)
 
     assert (clean.captions, clean.paragraphs) == ((), ())
 

@@ -19,6 +19,7 @@ from index.startup import open_retriever
 from index.store import IndexStore, IndexUnavailable
 from tests.conftest import SHIPPED_ARTICLE
 from tests.fakes import FakeEmbedder
+from tests.index import web_pages
 
 SECOND_ARTICLE = (
     "Harbor Bridge To Close For Repairs\n\n"
@@ -179,6 +180,28 @@ def test_a_skipped_file_does_not_make_the_index_stale_at_every_start(
         retriever, stats = open_retriever(built, FakeEmbedder())
     assert rebuild_reasons(caplog) == ["rebuilding the index: the articles changed (added: notes.txt)"]
     assert "Harbor Bridge To Close For Repairs" in retriever.info.titles
+
+
+def test_a_web_page_is_tracked_like_any_article_and_other_files_never_make_the_index_stale(
+    built: IndexSettings, caplog: pytest.LogCaptureFixture
+):
+    page = built.articles_dir / "park-budget.html"
+    page.write_text(web_pages.NEWS_PAGE)
+    with caplog.at_level(logging.INFO, logger="index.startup"):
+        retriever, _ = open_retriever(built, FakeEmbedder())
+    assert rebuild_reasons(caplog) == ["rebuilding the index: the articles changed (added: park-budget.html)"]
+    assert web_pages.TITLE in retriever.info.titles
+
+    (built.articles_dir / "notes.pdf").write_bytes(b"%PDF-1.4")  # skipped at a build, never news
+    assert open_retriever(built, FakeEmbedder())[1] is None
+
+    page.write_text(web_pages.NEWS_PAGE.replace("Tuesday", "Monday"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="index.startup"):
+        assert open_retriever(built, FakeEmbedder())[1] is not None
+    assert rebuild_reasons(caplog) == [
+        "rebuilding the index: the articles changed (changed: park-budget.html)"
+    ]
 
 
 def truncate_vectors(index_dir: Path) -> None:
