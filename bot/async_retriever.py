@@ -52,8 +52,9 @@ class AsyncRetriever:
         """True while a reindex runs, started here or by anyone else holding the retriever."""
         return self._reindexing or self.retriever.reindexing
 
-    async def ask(self, question: str) -> Answer:
-        """Answer `question` off the event loop; raises `Busy` when too many are waiting."""
+    async def ask(self, question: str, article: str | None = None) -> Answer:
+        """Answer `question` off the event loop (from `article` alone, when given); raises `Busy`
+        when too many are waiting, `UnknownArticle` for an article the index doesn't hold."""
         if self._closed:
             raise BatcherStopped("the bot is shutting down")
         if self._pending >= self.max_pending:
@@ -62,7 +63,7 @@ class AsyncRetriever:
         try:
             if not self._batcher.running:
                 await self._batcher.start()  # on the running loop, at the first question
-            return await self._batcher.ask(question, self.k)
+            return await self._batcher.ask(question, self.k, article)
         finally:
             self._pending -= 1
 

@@ -39,6 +39,7 @@ class BatcherStopped(Exception):
 class _Request:
     question: str
     k: int
+    article: str | None
     future: asyncio.Future[Answer]
 
 
@@ -93,12 +94,13 @@ class AnswerBatcher:
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
 
-    async def ask(self, question: str, k: int = 3) -> Answer:
-        """Answer `question` with up to `k` passages; raises what answering raised."""
+    async def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
+        """Answer `question` with up to `k` passages (from `article` alone, when given); raises what
+        answering raised."""
         if not self.running or self._queue is None:
             raise BatcherStopped("the answer batcher is not running (call start() first)")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(question, k, future))
+        self._queue.put_nowait(_Request(question, k, article, future))
         return await future
 
     async def _serve(self) -> None:
@@ -121,12 +123,12 @@ class AnswerBatcher:
                 raise
 
     async def _answer(self, batch: list[_Request]) -> None:
-        # ask_many takes one k per call: group by k (in practice every caller uses the same k).
-        for k in sorted({request.k for request in batch}):
-            group = [request for request in batch if request.k == k]
-            work = asyncio.ensure_future(
-                asyncio.to_thread(self.retriever.ask_many, [request.question for request in group], k)
-            )
+        # ask_many takes one k and one article per call: group by both (in practice every caller
+        # uses the same k, and most ask every article).
+        for k, article in dict.fromkeys((request.k, request.article) for request in batch):
+            group = [request for request in batch if (request.k, request.article) == (k, article)]
+            questions = [request.question for request in group]
+            work = asyncio.ensure_future(asyncio.to_thread(self.retriever.ask_many, questions, k, article))
             try:
                 await asyncio.shield(work)
             except asyncio.CancelledError:

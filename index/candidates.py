@@ -39,15 +39,31 @@ class Candidates:
     key_rows: np.ndarray  # (Q, P) the unit row of the passage's key sentence for the question
 
 
+def _nearest_in(index: SearchIndex, vectors: np.ndarray, scope: np.ndarray) -> np.ndarray:
+    """The DENSE_UNITS nearest unit rows inside `scope`, best first, by exact search: one article's
+    units are few (hundreds), fewer than FAISS would need to scan to find them among every article's."""
+    rows = np.concatenate([index.unit_rows(p) for p in np.flatnonzero(scope)])
+    cosines = vectors @ index.vectors[rows].T
+    take = min(DENSE_UNITS, len(rows))
+    best = np.argpartition(-cosines, take - 1, axis=1)[:, :take]
+    order = np.argsort(-np.take_along_axis(cosines, best, axis=1), axis=1, kind="stable")
+    return rows[np.take_along_axis(best, order, axis=1)]
+
+
 def gather(
     index: SearchIndex,
     questions: Sequence[str],
     vectors: np.ndarray,
+    scope: np.ndarray | None = None,
 ) -> Candidates:
-    """The candidates of `questions` (row i of `vectors` embeds question i) and their signals."""
+    """The candidates of `questions` (row i of `vectors` embeds question i) and their signals; with
+    `scope` (a bool per passage: one article's), only passages inside it."""
     count = len(questions)
-    nearest = nearest_rows(index.faiss, vectors, min(DENSE_UNITS, index.faiss.ntotal))
-    lexical, coverage, terms = index.lexical_scores(questions)
+    if scope is None:
+        nearest = nearest_rows(index.faiss, vectors, min(DENSE_UNITS, index.faiss.ntotal))
+    else:
+        nearest = _nearest_in(index, vectors, scope)
+    lexical, coverage, terms = index.lexical_scores(questions, scope)
     chosen = np.zeros(lexical.shape, dtype=bool)  # questions × every passage of the index
     for number in range(count):
         rows = nearest[number][nearest[number] >= 0]

@@ -148,19 +148,30 @@ class Bm25:
         """BM25 score of every document for `query` (zeros where no term matches)."""
         return self.score_queries([query]).scores[0]
 
-    def score_queries(self, queries: Sequence[str]) -> QueryScores:
-        """`scores`, `coverage` and `terms` of several queries at once, a row of scores each."""
+    def score_queries(self, queries: Sequence[str], scope: np.ndarray | None = None) -> QueryScores:
+        """`scores`, `coverage` and `terms` of several queries at once, a row of scores each. With
+        `scope` (a bool per document), documents outside it score 0 and don't count for coverage."""
         coverage = np.zeros(len(queries))
         counts = np.zeros(len(queries))
         cells, weights = [], []  # (query, document) cells as query * size + document
         for number, query in enumerate(queries):
             terms = set(tokenize(query))
             counts[number] = len(terms)
-            found = [where for term in terms if (where := self._postings(term)) is not None]
+            found = []
+            for term in terms:
+                if (where := self._postings(term)) is None:
+                    continue
+                ids, term_weights = self._ids[where], self._weights[where]
+                if scope is not None:
+                    inside = scope[ids]
+                    if not inside.any():
+                        continue
+                    ids, term_weights = ids[inside], term_weights[inside]
+                found.append((ids, term_weights))
             coverage[number] = len(found) / len(terms) if terms else 0.0
-            for where in found:
-                cells.append(self._ids[where].astype(np.int64) + number * self._size)
-                weights.append(self._weights[where])
+            for ids, term_weights in found:
+                cells.append(ids.astype(np.int64) + number * self._size)
+                weights.append(term_weights)
         scores = np.zeros(len(queries) * self._size, dtype=np.float32)
         if cells:
             scores[:] = np.bincount(np.concatenate(cells), np.concatenate(weights), minlength=scores.size)

@@ -77,6 +77,14 @@ def _blas_libraries() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+class UnknownArticle(LookupError):
+    """A question was asked of an article the index doesn't hold (removed, or never added)."""
+
+    def __init__(self, article: str) -> None:
+        super().__init__(f"no article {article!r} in the index")
+        self.article = article
+
+
 class Examined(NamedTuple):
     """One question's candidates, unscored: what the scorer ranks and what index.fitting fits on."""
 
@@ -109,6 +117,8 @@ class SearchIndex:
         is_own = np.zeros(len(self.owners), dtype=bool)
         is_own[self._unit_rows[self._first[:-1]]] = True
         self.is_key = is_sentence | (is_own & ~has_sentences[self.owners])
+        sources = np.array([passage.source for passage in data.passages], dtype=object)
+        self._scopes = {source: sources == source for source in dict.fromkeys(sources.tolist())}
 
     @property
     def passage_count(self) -> int:
@@ -121,19 +131,31 @@ class SearchIndex:
     def passage_text(self, passage: int) -> str:
         return self.data.passages[passage].text
 
-    def lexical_scores(self, questions: Sequence[str]) -> QueryScores:
+    def lexical_scores(self, questions: Sequence[str], scope: np.ndarray | None = None) -> QueryScores:
         """BM25 of every passage (a row per question), the share of each question's terms some
-        passage uses, and how many distinct terms each has."""
-        return self._bm25.score_queries(questions)
+        passage uses, and how many distinct terms each has; with `scope`, only its passages."""
+        return self._bm25.score_queries(questions, scope)
 
-    def examine(self, questions: Sequence[str], vectors: np.ndarray) -> list[Examined]:
-        """Per question (row i of `vectors` embeds question i), its candidates and their features."""
+    def scope(self, article: str | None) -> np.ndarray | None:
+        """The passages of the article `article` (its source, the file name) as a bool per passage;
+        None for every article. Raises `UnknownArticle` for an article the index doesn't hold."""
+        if article is None:
+            return None
+        if article not in self._scopes:
+            raise UnknownArticle(article)
+        return self._scopes[article]
+
+    def examine(
+        self, questions: Sequence[str], vectors: np.ndarray, scope: np.ndarray | None = None
+    ) -> list[Examined]:
+        """Per question (row i of `vectors` embeds question i), its candidates (inside `scope`, when
+        given) and their features."""
         group = max(1, UNIT_SCORES_PER_GROUP // (2 * PER_SIGNAL * max(1, int(self.unit_counts.mean()))))
         examined = []
         with _blas_libraries().limit(limits=1, user_api="blas"):
             for first in range(0, len(questions), group):
                 part = slice(first, first + group)
-                found = gather(self, questions[part], vectors[part])
+                found = gather(self, questions[part], vectors[part], scope)
                 if not found.passages.size:  # nothing near in FAISS (an empty IVF list), no shared word
                     nothing = Examined(found.passages, np.zeros((0, len(CANDIDATE_FEATURES))), found.passages)
                     examined += [nothing] * len(found.mask)
@@ -156,11 +178,12 @@ class SearchIndex:
         vectors: np.ndarray,
         k: int,
         scorer: Scorer,
+        scope: np.ndarray | None = None,
     ) -> list[tuple[Confidence, list[Hit]]]:
-        """Rank passages for each question (row i of `vectors` embeds question i): candidates,
-        features, the scorer's ranking and confidence."""
+        """Rank passages for each question (row i of `vectors` embeds question i): candidates (inside
+        `scope`, when given), features, the scorer's ranking and confidence."""
         results: list[tuple[Confidence, list[Hit]]] = []
-        for passages, features, key_rows in self.examine(questions, vectors):
+        for passages, features, key_rows in self.examine(questions, vectors, scope):
             if not len(passages):
                 results.append(("none", []))
                 continue
@@ -258,15 +281,18 @@ class Retriever:
         """Serve `data` from now on (questions in flight finish on the old index)."""
         self._index = SearchIndex(data)
 
-    def ask(self, question: str, k: int = 3) -> Answer:
-        """Answer one question with up to `k` passages, best first."""
-        return self.ask_many([question], k)[0]
+    def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
+        """Answer one question with up to `k` passages, best first; from the article `article` (its
+        source) alone when given, else from every article."""
+        return self.ask_many([question], k, article)[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
-        """Answer several questions with one batched embedding call."""
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+        """Answer several questions with one batched embedding call (from `article` alone, when
+        given); raises `UnknownArticle` for an article the index doesn't hold."""
         index = self._index  # one snapshot for the whole batch
+        scope = index.scope(article)
         answers: list[Answer] = []
-        for question, notice, found, took_ms in self._search(index, questions, k):
+        for question, notice, found, took_ms in self._search(index, questions, k, scope):
             if not question:
                 answers.append(Answer(question="", confidence="none", hits=(), notice=EMPTY_QUESTION))
                 continue
@@ -274,7 +300,7 @@ class Retriever:
             answers.append(Answer(question, confidence, tuple(hits), took_ms=took_ms, notice=notice))
         return answers
 
-    def _search(self, index: SearchIndex, questions: Sequence[str], k: int):
+    def _search(self, index: SearchIndex, questions: Sequence[str], k: int, scope: np.ndarray | None):
         """Per question: its normalised text, a notice, (confidence, hits) and the milliseconds its
         share of the batch took."""
         started = time.perf_counter()
@@ -283,7 +309,7 @@ class Retriever:
         results = iter(())
         if asked:
             vectors = self.embedder.embed(asked)
-            results = iter(index.search_many(asked, vectors, max(1, k), self.scorer))
+            results = iter(index.search_many(asked, vectors, max(1, k), self.scorer, scope))
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:
             yield text, notice, (next(results) if text else ("none", [])), took_ms

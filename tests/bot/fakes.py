@@ -60,6 +60,7 @@ class FakeRetriever:
     def __init__(self, generation: str = "old") -> None:
         self.generation = generation
         self.asked: list[str] = []
+        self.articles: list[str | None] = []  # the article each question was asked of (None: all)
         self.reindex_started = threading.Event()
         self.reindex_release = threading.Event()
         self.reindex_release.set()
@@ -82,12 +83,13 @@ class FakeRetriever:
             titles=(TITLE,), passages=42, built_at="2026-11-28T10:20:32+00:00", model="all-MiniLM-L6-v2@abc"
         )
 
-    def ask(self, question: str, k: int = 3) -> Answer:
-        return self.ask_many([question], k)[0]
+    def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
+        return self.ask_many([question], k, article)[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
         self.ask_delay.wait(5)
         self.asked.extend(questions)
+        self.articles.extend([article] * len(questions))
         return [answer(question, hits=[hit(key=self.generation)] * k) for question in questions]
 
     def reindex(self) -> BuildStats:

@@ -59,7 +59,7 @@ async def test_different_k_in_one_batch_are_answered_with_their_own_k(retriever:
 class FailingRetriever:
     """Stands in for a Retriever whose model fails."""
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
         raise RuntimeError("model exploded")
 
 
@@ -79,7 +79,7 @@ class OneBadQuestion:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
         self.batches.append(list(questions))
         if "poison" in questions:
             raise ValueError("scoring failed on one question")
@@ -98,13 +98,38 @@ async def test_one_failing_question_fails_only_its_own_caller():
     assert sorted(map(tuple, retriever.batches[1:])) == [("first",), ("poison",), ("third",)]
 
 
+class RecordingRetriever:
+    """Answers at once and records each call: its questions, k and article."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], int, str | None]] = []
+
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+        self.calls.append((list(questions), k, article))
+        return [Answer(question, "none", ()) for question in questions]
+
+
+async def test_questions_to_different_articles_are_answered_in_separate_calls():
+    retriever = RecordingRetriever()
+    async with AnswerBatcher(retriever, max_wait=0.05) as batcher:  # type: ignore[arg-type]
+        asked = [("a", None), ("b", "x.txt"), ("c", None), ("d", "x.txt"), ("e", "y.txt")]
+        answers = await asyncio.gather(*(batcher.ask(q, 3, article) for q, article in asked))
+
+    assert [answer.question for answer in answers] == ["a", "b", "c", "d", "e"]
+    # each question answered once, in a call for its own article
+    assert sorted(q for questions, _, _ in retriever.calls for q in questions) == ["a", "b", "c", "d", "e"]
+    for questions, _, article in retriever.calls:
+        assert all(dict(asked)[q] == article for q in questions)
+    assert (["b", "d"], 3, "x.txt") in retriever.calls  # one batch per article when they arrive together
+
+
 class SlowRetriever:
     """Blocks its thread for a while, like a model under load."""
 
     def __init__(self) -> None:
         self.started = threading.Event()
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
         self.started.set()
         time.sleep(0.3)
         return [Answer(question=q, confidence="none", hits=()) for q in questions]

@@ -16,6 +16,7 @@ from index.retriever import (
     SHORTENED_QUESTION,
     ReindexRunning,
     Retriever,
+    UnknownArticle,
     normalize_question,
 )
 from index.settings import IndexSettings
@@ -229,3 +230,51 @@ def test_one_reindex_at_a_time_and_questions_are_answered_meanwhile(
     assert stats.embedded == 2
     assert not retriever.reindexing
     assert retriever.ask(REWRITTEN).hits[0].passage.text.startswith("Juntos, a community organising group")
+
+
+# -- asking one article -----------------------------------------------------------------------------
+
+AQUARIUM = """Springfield Opens Its New Aquarium
+
+The city aquarium opened on Saturday with a tank of sharks and a coral reef exhibit.
+
+Tickets for the aquarium cost twelve dollars for adults, the director said.
+"""
+
+
+@pytest.fixture
+def two_articles(settings: IndexSettings, fake_embedder: FakeEmbedder) -> Retriever:
+    from index.startup import open_retriever
+
+    (settings.articles_dir / "aquarium.txt").write_text(AQUARIUM)
+    ready, _ = open_retriever(settings, fake_embedder)
+    return ready
+
+
+def sources(answer) -> set[str]:
+    return {hit.passage.source for hit in answer.hits}
+
+
+def test_a_question_to_one_article_is_answered_from_it_alone(two_articles: Retriever):
+    shipped = SHIPPED_ARTICLE.name
+
+    assert two_articles.ask("How much do aquarium tickets cost?").hits[0].passage.source == "aquarium.txt"
+    assert sources(two_articles.ask("How much do aquarium tickets cost?", article="aquarium.txt")) == {
+        "aquarium.txt"
+    }
+    assert sources(two_articles.ask(ON_TOPIC, article=shipped)) == {shipped}
+    # the other article's words are not this article's: not covered, rather than its nearest passages
+    elsewhere = two_articles.ask("How much do aquarium tickets cost?", article=shipped)
+    assert (elsewhere.confidence, elsewhere.hits) == ("none", ())
+
+
+def test_every_hit_of_a_scoped_question_is_from_that_article_whatever_is_asked(two_articles: Retriever):
+    questions = [ON_TOPIC, "aquarium sharks coral", "What did the mayor decide?", "tickets and ICE"]
+    for article in ("aquarium.txt", SHIPPED_ARTICLE.name):
+        for answer in two_articles.ask_many(questions, 3, article):
+            assert sources(answer) <= {article}
+
+
+def test_a_question_to_an_article_the_index_does_not_hold_is_refused(two_articles: Retriever):
+    with pytest.raises(UnknownArticle, match=r"'gone\.txt'"):
+        two_articles.ask("Who?", article="gone.txt")
