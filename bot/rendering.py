@@ -273,10 +273,11 @@ def help_text(bot_name: str) -> str:
 
 def about_embed(info: IndexInfo, *, reindexing: bool, bot_name: str) -> discord.Embed:
     """What /about shows: the article(s), the index, the model, and how to ask."""
+    which = "the article below" if len(info.titles) == 1 else "the articles below"
     embed = discord.Embed(
         title="About this bot",
         description=(
-            "I answer questions about the article below with the article's own passages, "
+            f"I answer questions about {which} with their own passages, "
             "and say how sure I am. I never write text of my own."
         ),
         colour=COLOURS["high"],
@@ -294,6 +295,14 @@ def about_embed(info: IndexInfo, *, reindexing: bool, bot_name: str) -> discord.
     embed.add_field(name="Model", value=shorten(info.model, 256).strip() or "(unknown)", inline=False)
     embed.add_field(name="How to ask", value=how_to_ask(bot_name), inline=False)
     return embed
+
+
+def no_such_article_text(given: str) -> str:
+    """The reply to /ask with an `article` the index doesn't hold."""
+    return (
+        f"There is no article called “{shorten(escape(given), 100)}” here; pick one from the list "
+        "that appears as you type, or leave `article` empty to ask every article."
+    )
 
 
 def slow_down_text(retry_after: float) -> str:

@@ -119,6 +119,11 @@ class SearchIndex:
         self.is_key = is_sentence | (is_own & ~has_sentences[self.owners])
         sources = np.array([passage.source for passage in data.passages], dtype=object)
         self._scopes = {source: sources == source for source in dict.fromkeys(sources.tolist())}
+        self.articles = tuple(
+            ArticleInfo(source, article["title"], int(np.count_nonzero(self._scopes.get(source, False))))
+            for article in data.manifest.articles
+            if (source := article["source"])
+        )
 
     @property
     def passage_count(self) -> int:
@@ -213,6 +218,16 @@ def readable_model(identity: str) -> str:
 
 
 @dataclass(frozen=True)
+class ArticleInfo:
+    """One article of the index being served: its source (the file name, which `ask` takes to ask
+    it alone), its title and how many passages it has."""
+
+    source: str
+    title: str
+    passages: int
+
+
+@dataclass(frozen=True)
 class IndexInfo:
     """What /about and the terminal banner tell about the index being served."""
 
@@ -220,6 +235,7 @@ class IndexInfo:
     passages: int
     built_at: str
     model: str
+    articles: tuple[ArticleInfo, ...] = ()
 
 
 class ReindexRunning(Exception):
@@ -265,12 +281,14 @@ class Retriever:
 
     @property
     def info(self) -> IndexInfo:
-        manifest = self._index.data.manifest
+        index = self._index
+        manifest = index.data.manifest
         return IndexInfo(
             titles=tuple(article["title"] for article in manifest.articles),
-            passages=self._index.passage_count,
+            passages=index.passage_count,
             built_at=manifest.built_at,
             model=readable_model(manifest.model),
+            articles=index.articles,
         )
 
     @property

@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats
 from index.passages import Passage
-from index.retriever import IndexInfo, ReindexRunning
+from index.retriever import ArticleInfo, IndexInfo, ReindexRunning
 
 TITLE = "Philadelphia To Stop Giving ICE Real-Time Arrest Data"
+ARTICLES = (
+    ArticleInfo("philadelphia-ice.txt", TITLE, 17),
+    ArticleInfo("aquarium.md", "Springfield Opens Its New Aquarium", 3),
+)
 BODY = (
     "Philadelphia will stop giving federal immigration authorities real-time access to arrest data. "
     "The city's contract with ICE expires Aug. 31, Mayor Jim Kenney said Friday. "
@@ -80,7 +84,11 @@ class FakeRetriever:
     @property
     def info(self) -> IndexInfo:
         return IndexInfo(
-            titles=(TITLE,), passages=42, built_at="2026-11-28T10:20:32+00:00", model="all-MiniLM-L6-v2@abc"
+            titles=tuple(article.title for article in ARTICLES),
+            passages=42,
+            built_at="2026-11-28T10:20:32+00:00",
+            model="all-MiniLM-L6-v2@abc",
+            articles=ARTICLES,
         )
 
     def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:

@@ -217,6 +217,46 @@ async def test_ask_replies_directly_when_the_answer_is_quick(
     assert fake.asked == [QUESTION]
 
 
+@pytest.mark.parametrize(
+    "given", ["aquarium.md", "Springfield Opens Its New Aquarium", "springfield opens its new aquarium "]
+)
+async def test_ask_of_one_article_asks_that_article_alone(
+    article_bot: ArticleBot, fake: FakeRetriever, given: str
+) -> None:
+    interaction = make_interaction(article_bot)
+    await QA.ask.callback(qa(article_bot), interaction, QUESTION, article=given)
+    assert interaction.response.send_message.await_args.kwargs["embed"].title == QUESTION
+    assert (fake.asked, fake.articles) == ([QUESTION], ["aquarium.md"])
+
+
+async def test_ask_of_an_article_that_is_not_there_is_told_privately(
+    article_bot: ArticleBot, fake: FakeRetriever
+) -> None:
+    interaction = make_interaction(article_bot)
+    await QA.ask.callback(qa(article_bot), interaction, QUESTION, article="Moon landing @everyone")
+    call = interaction.response.send_message.await_args
+    assert call.args == (rendering.no_such_article_text("Moon landing @everyone"),)
+    assert "@everyone" not in call.args[0]  # escaped: it would not ping even if it were shown publicly
+    assert call.kwargs["ephemeral"] is True
+    assert fake.asked == []
+
+
+async def test_the_article_option_offers_matching_titles_as_they_are_typed(article_bot: ArticleBot) -> None:
+    cog = qa(article_bot)
+    interaction = make_interaction(article_bot)
+    offered = await QA.article_autocomplete(cog, interaction, "aqua")
+    assert [(c.name, c.value) for c in offered] == [("Springfield Opens Its New Aquarium", "aquarium.md")]
+    everything = await QA.article_autocomplete(cog, interaction, "")
+    assert [c.value for c in everything] == ["philadelphia-ice.txt", "aquarium.md"]
+
+
+def test_the_article_option_is_optional_and_autocompleted(article_bot: ArticleBot) -> None:
+    [option] = [o for o in QA.ask.to_dict(article_bot.tree)["options"] if o["name"] == "article"]
+    assert option["autocomplete"] is True
+    assert option["required"] is False
+    assert option["max_length"] == 100
+
+
 async def test_private_ask_is_ephemeral(article_bot: ArticleBot) -> None:
     interaction = make_interaction(article_bot)
     await QA.ask.callback(qa(article_bot), interaction, QUESTION, private=True)

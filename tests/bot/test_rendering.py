@@ -201,7 +201,8 @@ def test_about() -> None:
     info = FakeRetriever().info
     embed = rendering.about_embed(info, reindexing=False, bot_name="Article Bot")
     fields = {field.name: field.value for field in embed.fields}
-    assert fields["Article"] == f"• {TITLE}"
+    assert fields["Articles"] == f"• {TITLE}\n• Springfield Opens Its New Aquarium"
+    assert "the articles below" in embed.description
     assert fields["Index"].startswith("42 passages, built <t:")
     assert "reindex" not in fields["Index"]
     assert fields["Model"] == "all-MiniLM-L6-v2@abc"

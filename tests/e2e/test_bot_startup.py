@@ -46,7 +46,11 @@ async def test_run_bot_logs_in_syncs_its_commands_answers_and_exits_0_on_sigterm
         "ask": (
             CHAT_INPUT,
             "None",
-            [("question", STRING, True, 1, 500), ("private", BOOLEAN, False, None, None)],
+            [
+                ("question", STRING, True, 1, 500),
+                ("private", BOOLEAN, False, None, None),
+                ("article", STRING, False, 1, 100),
+            ],
         ),
         "about": (CHAT_INPUT, "None", []),
         "reindex": (CHAT_INPUT, MANAGE_GUILD, []),

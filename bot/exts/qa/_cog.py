@@ -17,12 +17,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import rendering
+from bot.article_choice import MAX_CHOICE_CHARS, article_choices, chosen_article
 from bot.async_retriever import Busy
 from bot.exts.qa._more import AnswerShelf, MorePassages
 from bot.permissions import may_answer_in
 from bot.questions import addresses_bot, question_from, wants_help
 from bot.tree import AskingTooFast, send_private
-from index.retriever import MAX_QUESTION_CHARS
+from index.retriever import MAX_QUESTION_CHARS, UnknownArticle
 
 if TYPE_CHECKING:
     from bot.bot import ArticleBot
@@ -78,10 +79,11 @@ class QA(commands.Cog):
         return reply
 
     async def answer_interaction(
-        self, interaction: discord.Interaction, question: str, *, ephemeral: bool
+        self, interaction: discord.Interaction, question: str, *, ephemeral: bool, article: str | None = None
     ) -> None:
-        """Answer directly if the answer is quick, else defer and fill the reply in when ready."""
-        work = asyncio.ensure_future(self.bot.retriever.ask(question))
+        """Answer directly if the answer is quick, else defer and fill the reply in when ready; from
+        the article `article` (its source) alone when given."""
+        work = asyncio.ensure_future(self.bot.retriever.ask(question, article))
         done, _ = await asyncio.wait({work}, timeout=self.direct_reply_seconds)
         none = discord.AllowedMentions.none()
         if work in done:
@@ -96,6 +98,7 @@ class QA(commands.Cog):
     @app_commands.describe(
         question="Your question, e.g. when was the policy announced?",
         private="Show the answer only to you (default: everyone in the channel sees it)",
+        article="Ask one article (pick its title as you type; default: every article)",
     )
     @app_commands.check(within_cooldown)
     async def ask(
@@ -103,9 +106,28 @@ class QA(commands.Cog):
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
         private: bool = False,
+        article: app_commands.Range[str, 1, MAX_CHOICE_CHARS] | None = None,
     ) -> None:
         """/ask: the best passage, its citation and the confidence; more passages behind a button."""
-        await self.answer_interaction(interaction, question, ephemeral=private)
+        source = None
+        if article is not None:
+            chosen = chosen_article(self.bot.retriever.info.articles, article)
+            if chosen is None:
+                await send_private(interaction, rendering.no_such_article_text(article))
+                return
+            source = chosen.source
+        try:
+            await self.answer_interaction(interaction, question, ephemeral=private, article=source)
+        except UnknownArticle:  # removed between the check and the answer
+            await send_private(interaction, rendering.no_such_article_text(article or ""))
+
+    @ask.autocomplete("article")
+    async def article_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The articles whose titles match what has been typed (Discord shows up to 25)."""
+        choices = article_choices(self.bot.retriever.info.articles, current)
+        return [app_commands.Choice(name=title, value=source) for title, source in choices]
 
     @app_commands.check(within_cooldown)
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
