@@ -1,7 +1,7 @@
 """/reindex: re-read ARTICLES_DIR and swap the rebuilt index in, for the bot's admins.
 
 The index is one for every server the bot is in, so a server's own admins can't rebuild it: only
-the bot's (`bot.permissions.reindex_refusal`), checked at run time. `default_permissions` only
+the bot's (`bot.permissions.admin_refusal`), checked at run time. `default_permissions` only
 hides the command from members without Manage Server by default. One rebuild at a time, and at most
 one per REINDEX_COOLDOWN_SECONDS, whoever asks: each costs CPU that every server's questions share.
 """
@@ -9,15 +9,16 @@ one per REINDEX_COOLDOWN_SECONDS, whoever asks: each costs CPU that every server
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import rendering
-from bot.permissions import Requester, reindex_refusal
-from bot.tree import NotAllowed, send_private
+from bot.admins import bot_admins_only
+from bot.permissions import REINDEX_IN_DMS, REINDEX_NOT_ALLOWED
+from bot.tree import send_private
 from index.articles import ArticleError
 from index.retriever import ReindexRunning
 from index.store import IndexDirRefused
@@ -28,30 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def requester(interaction: discord.Interaction) -> Requester:
-    """The user of `interaction` as the permission rules see them."""
-    user = interaction.user
-    member = user if isinstance(user, discord.Member) else None
-    bot = cast("ArticleBot", interaction.client)
-    return Requester(
-        user_id=user.id,
-        role_ids=frozenset(role.id for role in member.roles) if member else frozenset(),
-        in_guild=interaction.guild_id is not None and member is not None,
-        owns_application=await bot.is_owner(user),  # the application's info is fetched once, then cached
-    )
-
-
-async def may_reindex(interaction: discord.Interaction) -> bool:
-    """App command check: the application's owner, ADMIN_USER_IDS or ADMIN_ROLE_IDS, in a server."""
-    settings = cast("ArticleBot", interaction.client).settings
-    refusal = reindex_refusal(
-        await requester(interaction),
-        admin_user_ids=settings.admin_user_ids,
-        admin_role_ids=settings.admin_role_ids,
-    )
-    if refusal is not None:
-        raise NotAllowed(refusal)
-    return True
+may_reindex = bot_admins_only(in_dms=REINDEX_IN_DMS, not_allowed=REINDEX_NOT_ALLOWED)
 
 
 class Admin(commands.Cog):
