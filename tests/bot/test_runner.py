@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import threading
+import time
 from typing import Any
 from unittest.mock import Mock
 
 import discord
 import pytest
 
+import bot as bot_package
 from bot import runner
 from bot.bot import ArticleBot, build_bot
 from bot.settings import BotSettings
@@ -117,9 +120,12 @@ def bot_that_connects_forever(monkeypatch: pytest.MonkeyPatch) -> tuple[ArticleB
     return bot, events
 
 
-@pytest.mark.skipif(
+needs_main_thread = pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
 )
+
+
+@needs_main_thread
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_signal_closes_the_bot_and_exits_0(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
     bot, events = bot_that_connects_forever(monkeypatch)
@@ -143,3 +149,21 @@ async def test_rejected_token_is_one_line(
     monkeypatch.setattr(bot, "start", start)
     assert await runner.serve(bot, TOKEN) == runner.EXIT_CONFIG
     assert stderr_line(capsys) == runner.TOKEN_REJECTED
+
+
+@needs_main_thread
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_index_opens_stops_with_exit_0(
+    signum: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def open_retriever(settings: object) -> None:
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the signal interrupts this
+        raise AssertionError("the signal did not stop the start-up")
+
+    monkeypatch.setattr(runner, "open_retriever", open_retriever)
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert bot_package.run({"DISCORD_TOKEN": TOKEN}) == runner.EXIT_OK
+    assert f"stopping: {signal.Signals(signum).name} before the bot was connected" in caplog.messages
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
