@@ -80,7 +80,8 @@ def run(env: Mapping[str, str] | None = None) -> int:
         return _fail(f"error: {error}")
     except OSError as error:  # INDEX_DIR under a file, read-only, no space...
         where = f": {error.filename}" if error.filename else ""
-        return _fail(f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)")
+        check = "check INDEX_DIR, MODEL_CACHE_DIR and ARTICLES_DIR"
+        return _fail(f"error: {error.strerror or error}{where} ({check})")
     return asyncio.run(serve(build_bot(settings, retriever), settings.token))
 
 

@@ -10,6 +10,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
@@ -24,6 +25,7 @@ from bot.settings import BotSettings
 from index.articles import ArticleError
 from index.embedding import ModelError
 from tests.bot.fakes import FakeRetriever
+from tests.conftest import MODEL_CACHE
 
 TOKEN = "MTIz.secret.token-value"
 
@@ -72,13 +74,37 @@ def test_unusable_articles_or_model_is_one_line(
     assert stderr_line(capsys) == f"error: {error}"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("EMBEDDING_BACKEND", "gpu", "error: EMBEDDING_BACKEND 'gpu' is not one of onnx, onnx-int8, torch"),
+        ("EMBEDDING_MODEL", "{tmp}", "error: EMBEDDING_MODEL '{tmp}' is not a sentence-transformers model"),
+        ("ARTICLES_DIR", "{tmp}/missing", "error: ARTICLES_DIR '{tmp}/missing' does not exist"),
+        ("INDEX_DIR", "{tmp}", "error: INDEX_DIR {tmp} holds files the index did not write"),
+        ("INDEX_DIR", "{tmp}/notes.txt/index", "error: File exists: {tmp}/notes.txt (check INDEX_DIR, "),
+    ],
+)
+def test_a_bad_index_setting_stops_the_bot_with_one_line(
+    variable: str, value: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real start-up, unmocked (so slow: the ARTICLES_DIR and INDEX_DIR cases load the model)."""
+    (tmp_path / "notes.txt").write_text("someone's file")
+    env = {"DISCORD_TOKEN": TOKEN, "MODEL_CACHE_DIR": str(MODEL_CACHE), variable: value.format(tmp=tmp_path)}
+    assert runner.run(env) == runner.EXIT_CONFIG
+    assert stderr_line(capsys).startswith(says.format(tmp=tmp_path))
+
+
 def test_unusable_index_dir_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     error = NotADirectoryError(20, "Not a directory", "var/index")
     monkeypatch.setattr(runner, "open_retriever", Mock(side_effect=error))
     assert runner.run({"DISCORD_TOKEN": TOKEN}) == runner.EXIT_CONFIG
-    assert stderr_line(capsys) == "error: Not a directory: var/index (check INDEX_DIR and ARTICLES_DIR)"
+    assert (
+        stderr_line(capsys)
+        == "error: Not a directory: var/index (check INDEX_DIR, MODEL_CACHE_DIR and ARTICLES_DIR)"
+    )
 
 
 def test_run_builds_the_bot_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
