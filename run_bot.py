@@ -80,7 +80,7 @@ def _fail(message: str) -> NoReturn:
 def _file_error(error: OSError) -> str:
     """One line for a file system problem a setting can cause (INDEX_DIR under a file, no space...)."""
     where = f": {error.filename}" if error.filename else ""
-    return f"error: {error.strerror or error}{where} (check INDEX_DIR and ARTICLES_DIR)"
+    return f"error: {error.strerror or error}{where} (check INDEX_DIR, MODEL_CACHE_DIR and ARTICLES_DIR)"
 
 
 def _default(args: argparse.Namespace) -> int:

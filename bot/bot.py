@@ -79,6 +79,8 @@ class ArticleBot(commands.Bot):
         """Load the extensions (a broken one is logged, not fatal) and sync commands to the guilds
         in DISCORD_GUILD_IDS, where they appear at once; global sync is the owner's `sync`."""
         for extension in EXTENSIONS:
+            if extension in self.extensions:  # a login tried again after a network error
+                continue
             try:
                 await self.load_extension(extension)
             except Exception:

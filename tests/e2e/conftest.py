@@ -8,6 +8,8 @@
 - ``start_client``: ``await start_client(client)`` starts a discord.py client on the stand-in,
   returns once it is ready, and closes it at teardown.
 - ``world``: the stand-in's world, ``default_world()``; parametrize ``world`` for another cast.
+- ``no_unclosed_client_session`` (autouse): a test that leaves an aiohttp ``ClientSession`` open
+  fails at teardown.
 
 The product's bot (``bot.bot.build_bot`` with a real ``Retriever``):
 
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 import pytest
 from stand_in import ApiSpec, DiscordStandIn, World, default_world, load_spec
@@ -71,6 +74,24 @@ BOT_VARIABLES = (
     "EMBEDDING_BACKEND",
     "LOG_LEVEL",
 )
+
+
+@pytest.fixture(autouse=True)
+def no_unclosed_client_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every aiohttp ``ClientSession`` opened in the test's process (discord.py's, a test's own) is
+    closed by its end: an open one would only surface as a warning when it is collected, long after
+    the test that leaked it. (Held strongly: a leaked session collected early would escape.)"""
+    opened: list[aiohttp.ClientSession] = []
+    original_init = aiohttp.ClientSession.__init__
+
+    def recording_init(self: aiohttp.ClientSession, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", recording_init)
+    yield
+    left_open = [session for session in opened if not session.closed]
+    assert not left_open, f"{len(left_open)} aiohttp ClientSession(s) left open by the test"
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +134,7 @@ async def start_client(discord_py_at_stand_in: DiscordStandIn) -> AsyncIterator[
         while not client.is_ready():
             if task.done():
                 running.remove((client, task))
+                await client.close()  # discord.py leaves its HTTP session open after a failed start
                 task.result()  # raises what stopped the client
                 raise RuntimeError("the client stopped before it was ready")
             if asyncio.get_running_loop().time() > deadline:

@@ -1,6 +1,7 @@
 """Discord misbehaving, end to end: a gateway dropped five times, REST 500/502 then success, a
-global 429, REST answering after 2 s, an interaction that expired. The bot does not crash, logs
-what it could not do, answers every question it can exactly once, and keeps answering.
+global 429, REST answering after 2 s, an interaction that expired, a login answered 503. The bot
+does not crash, logs what it could not do, answers every question it can exactly once, and keeps
+answering.
 
 (One gateway close and per-route 429s on replies and interaction answers: test_bot_recovery.py.)
 """
@@ -8,12 +9,19 @@ what it could not do, answers every question it can exactly once, and keeps answ
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
 from collections import Counter
 from typing import Any
 
 import pytest
 from stand_in import DiscordStandIn, SentInteraction, rate_limit, server_error, slow, unknown_interaction
-from traffic import CALLBACK, MESSAGES, ORIGINAL, answer_embed, requests_for
+from traffic import CALLBACK, LOGIN, MESSAGES, ORIGINAL, USER, answer_embed, requests_for, routes
+
+from tests.fakes import FakeEmbedder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -192,3 +200,36 @@ async def test_an_expired_interaction_is_logged_not_retried_forever_and_the_bot_
     assert f"could not reply to interaction {expired.id}" in caplog.text
     bot_errors.clear()
     assert_answered_once(stand_in, later)
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
+async def test_a_login_answered_503_twice_is_tried_again_and_the_bot_connects(
+    stand_in: DiscordStandIn, settings, bot_errors, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.bot import build_bot
+    from bot.runner import serve
+    from bot.settings import BotSettings
+    from index.startup import open_retriever
+
+    stand_in.inject(server_error("GET", USER, status=503, times=2))  # discord.py doesn't retry a 503
+    retriever, _ = open_retriever(settings, FakeEmbedder())
+    bot = build_bot(BotSettings.from_env(stand_in.environment()), retriever, guild_ready_timeout=0.05)
+    with caplog.at_level(logging.WARNING, logger="bot.runner"):
+        serving = asyncio.create_task(serve(bot, stand_in.token, backoff=[0.01, 0.01, 0.01]))
+        async with asyncio.timeout(10):
+            while not bot.is_ready():
+                assert not serving.done(), serving.result()
+                await asyncio.sleep(0.01)
+        extensions = {name: module for name, module in sys.modules.items() if name.startswith("bot.exts.")}
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(serving, 10) == 0
+    sys.modules.update(extensions)  # closing unloaded them; tests/bot keep using their classes
+
+    assert routes(stand_in)[: len(LOGIN) + 2] == [("GET", USER)] * 2 + LOGIN
+    assert [request.status for request in stand_in.requests[:3]] == [503, 503, 200]
+    retries = [record.getMessage() for record in caplog.records if record.name == "bot.runner"]
+    assert len(retries) == 2, retries
+    assert all(f"could not reach Discord at {stand_in.api_base_url}" in message for message in retries)
+    assert "login attempt 3 of 4" in retries[-1]

@@ -233,7 +233,9 @@ def test_an_index_dir_that_cannot_be_created_is_a_one_line_error(
         run_bot.main(command)
 
     message = failure(exited, capsys)
-    assert re.fullmatch(r"error: [^\n]+: .*a-file.* \(check INDEX_DIR and ARTICLES_DIR\)", message)
+    assert re.fullmatch(
+        r"error: [^\n]+: .*a-file.* \(check INDEX_DIR, MODEL_CACHE_DIR and ARTICLES_DIR\)", message
+    )
 
 
 HELP = {
@@ -259,13 +261,33 @@ def test_help_on_each_command_says_what_it_does(
         assert words in out
 
 
-def test_a_bad_log_level_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+@pytest.mark.parametrize("command", [[], ["ask", "question"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
+@pytest.mark.parametrize("token", [None, "MTIz.secret.token-value"], ids=["no token", "token"])
+def test_a_bad_log_level_is_named(
+    command: list[str], token: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+    if token is not None:
+        monkeypatch.setenv("DISCORD_TOKEN", token)
 
     with pytest.raises(SystemExit) as exited:
-        run_bot.main(["ask", "question"])
+        run_bot.main(command)
 
-    assert failure(exited, capsys).startswith("error: LOG_LEVEL: 'LOUD' is not a logging level")
+    assert failure(exited, capsys).startswith("error: LOG_LEVEL: 'loud' is not a logging level")
+
+
+@pytest.mark.parametrize("command", [[], ["ask", "question"], ["reindex"], ["eval", str(DEV_QUESTIONS)]])
+def test_a_bad_embedding_backend_is_named(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr("index.startup.load_embedder", LOAD_EMBEDDER)
+    monkeypatch.setenv("EMBEDDING_BACKEND", "gpu")
+    stdin(monkeypatch, "question\n")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(command)
+
+    assert failure(exited, capsys) == "error: EMBEDDING_BACKEND: 'gpu' is not one of onnx, onnx-int8, torch"
 
 
 @pytest.fixture
