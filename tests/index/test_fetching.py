@@ -34,6 +34,7 @@ from index.fetching import (
     page_session,
     page_text,
 )
+from index.settings import IndexSettings, SettingsError
 
 MB = 1024 * 1024
 TITLE = "River Authority Opens New Flood Barrier"
@@ -590,3 +591,34 @@ async def test_a_session_that_does_not_check_addresses_is_refused():
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ValueError, match="page_session"):
             await fetch_page("http://news.example/", session=session)
+
+
+# --- ALLOW_PRIVATE_URLS --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        (" Yes ", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_allow_private_urls_reads_true_and_false(value, expected):
+    env = {} if value is None else {"ALLOW_PRIVATE_URLS": value}
+
+    assert IndexSettings.from_env(env).allow_private_urls is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "on", "2", "enabled"])
+def test_allow_private_urls_names_a_value_that_is_not_true_or_false(value):
+    with pytest.raises(SettingsError) as error:
+        IndexSettings.from_env({"ALLOW_PRIVATE_URLS": value})
+
+    assert str(error.value) == f"ALLOW_PRIVATE_URLS: {value!r} is not true or false (true/false, yes/no, 1/0)"
