@@ -29,6 +29,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 Backend = Literal["onnx", "onnx-int8", "torch"]
 BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8", "torch")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 class SettingsError(ValueError):
@@ -124,6 +125,9 @@ class IndexSettings(Settings):
     # parent (INDEX_DIR may be anywhere).
     model_cache_dir: Path = setting("MODEL_CACHE_DIR", PROJECT / "var" / "models")
     log_level: str = setting("LOG_LEVEL", "INFO")
+    # Lets a linked page be fetched from loopback and private addresses (index/fetching.py): for
+    # tests and intranets only, since a link could then reach this machine's own services.
+    allow_private_urls: bool = setting("ALLOW_PRIVATE_URLS", False)
 
     @field_validator("embedding_backend", mode="before")
     @classmethod
@@ -142,5 +146,15 @@ class IndexSettings(Settings):
             value = raw.strip().upper()
             if value not in logging.getLevelNamesMapping():
                 raise ValueError(f"{raw[:40]!r} is not a logging level ({', '.join(LOG_LEVELS)})")
+            return value
+        return raw
+
+    @field_validator("allow_private_urls", mode="before")
+    @classmethod
+    def _flag(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            value = FLAGS.get(raw.strip().lower())
+            if value is None:
+                raise ValueError(f"{raw[:40]!r} is not true or false (true/false, yes/no, 1/0)")
             return value
         return raw
