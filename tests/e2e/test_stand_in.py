@@ -17,9 +17,10 @@ import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
-from stand_in import DiscordStandIn, default_world, rate_limit, server_error
+from stand_in import DiscordStandIn, Upload, default_world, rate_limit, server_error
 from stand_in.discord_py import redirect_discord_py
 from stand_in.guild import MENTION_EVERYONE
+from traffic import DOWNLOAD, routes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
@@ -563,3 +564,69 @@ async def test_reconnect_request_makes_the_client_resume(stand_in, start_client)
 
     assert session.resumes == 1
     assert [o.path for o in stand_in.gateway.opened] == ["/gateway", "/gateway-resume"]
+
+
+# -- attachment options --------------------------------------------------------------------------
+
+
+async def test_attachment_option_is_resolved_and_read_from_the_stand_in(
+    stand_in, start_client, discord_api_spec
+) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    read: list[tuple[str, int, str | None, bytes]] = []
+
+    @bot.tree.command(name="upload", description="Add a file", guild=guild)
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        read.append((file.filename, file.size, file.content_type, await file.read()))
+        await interaction.response.send_message(f"Read {file.filename}")
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    story = Upload("story one.txt", b"Once upon a time", content_type="text/plain; charset=utf-8")
+    sent = await stand_in.slash_command("upload", {"file": story}, user="olivia")
+    await stand_in.wait_for_answer(sent)
+
+    assert read == [("story one.txt", 16, "text/plain; charset=utf-8", b"Once upon a time")]
+    [option] = sent.payload["data"]["options"]
+    attachment = sent.payload["data"]["resolved"]["attachments"][option["value"]]
+    assert option == {"name": "file", "type": 11, "value": attachment["id"]}
+    assert attachment["url"].startswith(stand_in.base_url + "/attachments/")
+    assert attachment["url"].endswith("/story%20one.txt")
+    assert attachment["ephemeral"] is True
+    assert list(discord_api_spec.schema_validator("AttachmentResponse").iter_errors(attachment)) == []
+    [download] = stand_in.requests_to("GET", DOWNLOAD)
+    assert (download.status, download.response) == (200, b"Once upon a time")
+    assert "Authorization" not in download.headers
+    assert routes(stand_in)[-2:] == [("GET", DOWNLOAD), ("POST", CALLBACK)]
+
+
+async def test_declared_upload_size_unknown_files_and_download_faults(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    outcomes: list[str] = []
+
+    @bot.tree.command(name="upload", description="Add a file", guild=guild)
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        if file.size > interaction.filesize_limit:
+            outcomes.append(f"refused {file.size}")
+        else:
+            try:
+                outcomes.append(f"read {len(await file.read())}")
+            except discord.HTTPException as error:
+                outcomes.append(f"failed {error.status}")
+        await interaction.response.send_message(outcomes[-1])
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    big = Upload("big.pdf", b"%PDF-1.7", size=60_000_000)
+    await stand_in.wait_for_answer(await stand_in.slash_command("upload", {"file": big}))
+    stand_in.inject(server_error("GET", DOWNLOAD, status=503))
+    await stand_in.wait_for_answer(await stand_in.slash_command("upload", {"file": Upload("a.md", b"# A")}))
+    async with aiohttp.ClientSession() as session:
+        unknown = await session.get(f"{stand_in.base_url}/attachments/1/2/nothing.txt")
+
+    assert outcomes == ["refused 60000000", "failed 503"]
+    assert unknown.status == 404
+    assert [r.status for r in stand_in.requests_to("GET", DOWNLOAD)] == [503, 404]
+    assert stand_in.cdn.files[next(iter(stand_in.cdn.files))].content_type == "application/pdf"

@@ -67,6 +67,7 @@ real rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compr
 
 from __future__ import annotations
 
+from .cdn import CDN_ROUTE, Upload
 from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
 from .guild import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
 from .interactions import SentInteraction
@@ -77,6 +78,7 @@ from .threaded import ThreadedStandIn
 from .world import World, default_world
 
 __all__ = [
+    "CDN_ROUTE",
     "DEFAULT_TOKEN",
     "ApiSpec",
     "DiscordStandIn",
@@ -89,6 +91,7 @@ __all__ = [
     "RecordedRequest",
     "SentInteraction",
     "ThreadedStandIn",
+    "Upload",
     "ValidationFailure",
     "World",
     "default_world",

@@ -5,6 +5,7 @@ the first answer must come within ``deadline`` seconds (3 on Discord) else 404 U
 interaction; an interaction is answered once (40060); callback types must fit the interaction
 (6/7 only for components and modals, 8 only for autocomplete, no modal for a modal); follow-ups
 and ``@original`` need an acknowledged interaction, else 404 Unknown Webhook.
+Files a user attaches to a command are kept by the CDN (``cdn.py``), which serves them back.
 
 Callbacks are answered as with ``?with_response=true`` (discord.py always asks): an
 ``interaction`` summary, plus the created or updated message as ``resource`` for types 4 and 7.
@@ -31,6 +32,7 @@ from .api import (
     Reply,
     UploadedFile,
 )
+from .cdn import Cdn, Upload
 from .commands import Commands
 from .guild import FakeChannel, FakeUser
 from .messages import LOADING, Messages
@@ -121,6 +123,7 @@ class Interactions:
         ids: Snowflakes,
         messages: Messages,
         commands: Commands,
+        cdn: Cdn,
         *,
         deadline: float = 3.0,
     ) -> None:
@@ -130,6 +133,7 @@ class Interactions:
         self._ids = ids
         self._messages = messages
         self._commands = commands
+        self._cdn = cdn
 
     # -- building (test side) -------------------------------------------------------------------
 
@@ -142,10 +146,15 @@ class Interactions:
         channel: FakeChannel,
         locale: str = "en-US",
     ) -> SentInteraction:
-        """A chat-input command; ``name`` may include a subcommand ("article refresh")."""
+        """A chat-input command; ``name`` may include a subcommand ("article refresh"); an
+        ``Upload`` value fills an attachment option."""
         root, *path = name.split()
         command = self._registered(root, CHAT_INPUT, channel)
-        opts, resolved = command_options(command, path, options, self.world)
+        values = {
+            key: self._cdn.store(value, channel.id) if isinstance(value, Upload) else value
+            for key, value in options.items()
+        }
+        opts, resolved = command_options(command, path, values, self.world)
         data: dict[str, Any] = {
             "id": command["id"],
             "name": root,

@@ -32,6 +32,7 @@ MESSAGE_COMMAND = 3
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+ATTACHMENT = 11
 
 # Message types.
 DEFAULT_MESSAGE = 0
@@ -217,7 +218,8 @@ def command_options(
     """The ``options`` and ``resolved`` of a chat-input interaction.
 
     ``path`` names subcommand group/subcommand below ``command``; ``values`` maps option names
-    to Python values (``FakeUser``, ``FakeChannel`` and ``FakeRole`` for those option types).
+    to Python values (``FakeUser``, ``FakeChannel`` and ``FakeRole`` for those option types, an
+    attachment object from ``Cdn.store`` for attachments).
     Raises ValueError naming the option when a value does not fit the registered command.
     """
     definitions = command.get("options") or []
@@ -257,6 +259,9 @@ def _option(
 ) -> dict[str, Any]:
     kind = definition["type"]
     name = definition["name"]
+    if kind == ATTACHMENT and isinstance(value, Mapping) and "id" in value:
+        resolved.setdefault("attachments", {})[str(value["id"])] = dict(value)
+        return {"name": name, "type": kind, "value": str(value["id"])}
     if kind in (USER, MENTIONABLE) and isinstance(value, FakeUser):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
         for guild in world.guilds:
