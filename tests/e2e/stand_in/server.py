@@ -308,6 +308,26 @@ class DiscordStandIn:
         sent = self.interactions.slash_command(name, options or {}, user=person, channel=place, locale=locale)
         return await self._send_interaction(sent)
 
+    async def autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        focused: str,
+        user: FakeUser | str | int = "rita",
+        channel: FakeChannel | str | int = "general",
+        dm: bool = False,
+        locale: str = "en-US",
+    ) -> SentInteraction:
+        """``user`` types into option ``focused`` of ``/name``; ``options`` hold what is typed
+        so far. Once answered (``wait_for_answer``), ``choices`` holds the bot's suggestions."""
+        person = self._user(user)
+        place = self.world.dm_channel(person) if dm else self._channel(channel)
+        sent = self.interactions.autocomplete(
+            name, options or {}, focused=focused, user=person, channel=place, locale=locale
+        )
+        return await self._send_interaction(sent)
+
     async def message_command(
         self,
         name: str,
