@@ -17,9 +17,10 @@ import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
-from stand_in import DiscordStandIn, default_world, rate_limit, server_error
+from stand_in import DiscordStandIn, Upload, default_world, rate_limit, server_error
 from stand_in.discord_py import redirect_discord_py
 from stand_in.guild import MENTION_EVERYONE
+from traffic import DOWNLOAD, routes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
@@ -563,3 +564,243 @@ async def test_reconnect_request_makes_the_client_resume(stand_in, start_client)
 
     assert session.resumes == 1
     assert [o.path for o in stand_in.gateway.opened] == ["/gateway", "/gateway-resume"]
+
+
+# -- attachment options and autocomplete ----------------------------------------------------------
+
+TITLES = ["Philosophy of Mind", "Philately Today", "Physics for Poets"]
+
+
+def title_choices(current: str) -> list[app_commands.Choice[str]]:
+    """The titles containing what the user typed, as autocomplete choices."""
+    return [app_commands.Choice(name=t, value=t) for t in TITLES if current.lower() in t.lower()]
+
+
+async def test_attachment_option_is_resolved_and_read_from_the_stand_in(
+    stand_in, start_client, discord_api_spec
+) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    read: list[tuple[str, int, str | None, bytes]] = []
+
+    @bot.tree.command(name="upload", description="Add a file", guild=guild)
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        read.append((file.filename, file.size, file.content_type, await file.read()))
+        await interaction.response.send_message(f"Read {file.filename}")
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    story = Upload("story one.txt", b"Once upon a time", content_type="text/plain; charset=utf-8")
+    sent = await stand_in.slash_command("upload", {"file": story}, user="olivia")
+    await stand_in.wait_for_answer(sent)
+
+    assert read == [("story one.txt", 16, "text/plain; charset=utf-8", b"Once upon a time")]
+    [option] = sent.payload["data"]["options"]
+    attachment = sent.payload["data"]["resolved"]["attachments"][option["value"]]
+    assert option == {"name": "file", "type": 11, "value": attachment["id"]}
+    assert attachment["url"].startswith(stand_in.base_url + "/attachments/")
+    assert attachment["url"].endswith("/story%20one.txt")
+    assert attachment["ephemeral"] is True
+    assert list(discord_api_spec.schema_validator("AttachmentResponse").iter_errors(attachment)) == []
+    [download] = stand_in.requests_to("GET", DOWNLOAD)
+    assert (download.status, download.response) == (200, b"Once upon a time")
+    assert "Authorization" not in download.headers
+    assert routes(stand_in)[-2:] == [("GET", DOWNLOAD), ("POST", CALLBACK)]
+
+
+async def test_declared_upload_size_unknown_files_and_download_faults(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    outcomes: list[str] = []
+
+    @bot.tree.command(name="upload", description="Add a file", guild=guild)
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        if file.size > interaction.filesize_limit:
+            outcomes.append(f"refused {file.size}")
+        else:
+            try:
+                outcomes.append(f"read {len(await file.read())}")
+            except discord.HTTPException as error:
+                outcomes.append(f"failed {error.status}")
+        await interaction.response.send_message(outcomes[-1])
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    big = Upload("big.pdf", b"%PDF-1.7", size=60_000_000)
+    await stand_in.wait_for_answer(await stand_in.slash_command("upload", {"file": big}))
+    stand_in.inject(server_error("GET", DOWNLOAD, status=503))
+    await stand_in.wait_for_answer(await stand_in.slash_command("upload", {"file": Upload("a.md", b"# A")}))
+    async with aiohttp.ClientSession() as session:
+        unknown = await session.get(f"{stand_in.base_url}/attachments/1/2/nothing.txt")
+
+    assert outcomes == ["refused 60000000", "failed 503"]
+    assert unknown.status == 404
+    assert [r.status for r in stand_in.requests_to("GET", DOWNLOAD)] == [503, 404]
+    assert stand_in.cdn.files[next(iter(stand_in.cdn.files))].content_type == "application/pdf"
+
+
+async def test_autocomplete_sends_what_is_typed_and_reads_the_choices(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    typed: list[tuple[str, str, Any]] = []
+
+    @bot.tree.command(name="ask", description="Ask an article a question", guild=guild)
+    async def ask(interaction: discord.Interaction, question: str, article: str, top: int = 3) -> None:
+        await interaction.response.send_message(f"{article}: {question}")
+
+    @ask.autocomplete("article")
+    async def article_titles(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed.append((current, interaction.namespace.question, interaction.namespace.top))
+        return title_choices(current)
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    sent = await stand_in.autocomplete("ask", {"article": "phil", "top": 5}, focused="article", user="rita")
+    await stand_in.wait_for_answer(sent)
+
+    assert typed == [("phil", None, "5")]  # no question yet; an integer arrives as typed text
+    assert sent.payload["type"] == 4
+    assert sent.payload["data"]["options"] == [
+        {"name": "article", "type": 3, "value": "phil", "focused": True},
+        {"name": "top", "type": 4, "value": "5"},
+    ]
+    assert sent.response_type == 8
+    assert sent.choices == [
+        {"name": "Philosophy of Mind", "value": "Philosophy of Mind"},
+        {"name": "Philately Today", "value": "Philately Today"},
+    ]
+    assert sent.original is None
+    with pytest.raises(ValueError, match="has no autocomplete"):
+        await stand_in.autocomplete("ask", {"question": "wh"}, focused="question")
+
+
+@pytest.mark.parametrize(
+    ("choices", "problem"),
+    [
+        ([app_commands.Choice(name=f"Article {n}", value=str(n)) for n in range(26)], "26 choices"),
+        ([app_commands.Choice(name="x" * 101, value="x")], "name is 101 characters"),
+        ([app_commands.Choice(name="Mind", value="m" * 101)], "value is 101 characters"),
+        ([app_commands.Choice(name="One", value=1)], "does not fit option 'article'"),
+    ],
+    ids=["26-choices", "long-name", "long-value", "wrong-type"],
+)
+async def test_autocomplete_choices_breaking_discords_limits_are_invalid(
+    stand_in, start_client, choices: list[app_commands.Choice[Any]], problem: str
+) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+
+    @bot.tree.command(name="ask", description="Ask an article a question", guild=guild)
+    async def ask(interaction: discord.Interaction, article: str) -> None:
+        await interaction.response.send_message(article)
+
+    @ask.autocomplete("article")
+    async def article_titles(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[Any]]:
+        return choices
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    sent = await stand_in.autocomplete("ask", {"article": ""}, focused="article")
+    callback = await stand_in.wait_for_request("POST", CALLBACK)
+
+    assert callback.status == 400
+    assert not sent.acknowledged
+    assert sent.choices is None
+    [failure] = stand_in.invalid
+    assert any(problem in error for error in failure.errors), failure.errors
+    stand_in.forgive()
+
+
+async def test_autocomplete_answered_with_a_message_twice_or_followed_up_is_a_protocol_error(
+    stand_in, start_client
+) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    errors: list[int] = []
+
+    @bot.tree.command(name="ask", description="Ask an article a question", guild=guild)
+    async def ask(interaction: discord.Interaction, article: str) -> None:
+        await interaction.response.send_message(article)
+
+    @ask.autocomplete("article")
+    async def article_titles(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if current == "message":
+            try:
+                await interaction.response.send_message("not a list of choices")
+            except discord.HTTPException as error:
+                errors.append(error.code)
+            return []
+        await interaction.response.autocomplete(title_choices(current))
+        try:
+            await interaction.followup.send("and a message")
+        except discord.NotFound as error:
+            errors.append(error.code)
+        return []
+
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    await stand_in.autocomplete("ask", {"article": "message"}, focused="article")
+    await stand_in.wait_until(lambda: errors, what="the refused message")
+    answered = await stand_in.autocomplete("ask", {"article": "phys"}, focused="article")
+    await stand_in.wait_until(lambda: len(errors) == 2, what="the refused follow-up")
+    url = f"{stand_in.api_base_url}/interactions/{answered.id}/{answered.token}/callback"
+    async with aiohttp.ClientSession() as session:
+        second = await session.post(url, json={"type": 8, "data": {"choices": []}})
+
+    assert errors == [50035, 10015]
+    assert second.status == 400
+    assert answered.choices == [{"name": "Physics for Poets", "value": "Physics for Poets"}]
+    assert len(stand_in.protocol_errors) == 3
+    assert "callback type 4 is not allowed for interaction type 4" in stand_in.protocol_errors[0]
+    assert "has no messages" in stand_in.protocol_errors[1]
+    assert "answered twice" in stand_in.protocol_errors[2]
+    stand_in.forgive()
+
+
+async def test_subcommands_take_attachments_and_autocomplete(stand_in, start_client) -> None:
+    bot = make_bot()
+    guild = discord.Object(id=stand_in.world.guild.id)
+    article = app_commands.Group(name="article", description="Manage articles", guild_ids=[guild.id])
+    added: list[tuple[str, bytes]] = []
+
+    @article.command(name="add", description="Add an article from a file")
+    async def add(
+        interaction: discord.Interaction, file: discord.Attachment, title: str | None = None
+    ) -> None:
+        added.append((title or file.filename, await file.read()))
+        await interaction.response.send_message("Added", ephemeral=True)
+
+    @article.command(name="remove", description="Remove an article")
+    async def remove(interaction: discord.Interaction, title: str) -> None:
+        await interaction.response.send_message(f"Removed {title}", ephemeral=True)
+
+    @remove.autocomplete("title")
+    async def removable(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return title_choices(current)
+
+    bot.tree.add_command(article)
+    await start_client(bot)
+    await bot.tree.sync(guild=guild)
+    story = Upload("story.txt", b"A story", content_type="text/plain")
+    added_one = await stand_in.slash_command("article add", {"file": story, "title": "Story"}, user="olivia")
+    await stand_in.wait_for_answer(added_one)
+    typing = await stand_in.autocomplete("article remove", {"title": "po"}, focused="title", user="olivia")
+    await stand_in.wait_for_answer(typing)
+
+    assert added == [("Story", b"A story")]
+    [sub] = added_one.payload["data"]["options"]
+    assert (sub["name"], [o["type"] for o in sub["options"]]) == ("add", [11, 3])
+    [sub] = typing.payload["data"]["options"]
+    assert sub == {
+        "name": "remove",
+        "type": 1,
+        "options": [{"name": "title", "type": 3, "value": "po", "focused": True}],
+    }
+    assert typing.choices == [{"name": "Physics for Poets", "value": "Physics for Poets"}]
+    assert ("GET", DOWNLOAD) in routes(stand_in)

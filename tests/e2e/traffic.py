@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from stand_in import DiscordStandIn, RecordedRequest, SentInteraction
+from stand_in import CDN_ROUTE, DiscordStandIn, RecordedRequest, SentInteraction
 
 USER = "/users/@me"
 APPLICATION = "/oauth2/applications/@me"
@@ -17,6 +17,7 @@ ORIGINAL = "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
 FOLLOWUP = "/webhooks/{webhook_id}/{webhook_token}"
 MESSAGES = "/channels/{channel_id}/messages"
 REACTION = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me"
+DOWNLOAD = CDN_ROUTE  # a file a user attached to a command, fetched by Attachment.read()
 
 LOGIN = [("GET", USER), ("GET", APPLICATION), ("PUT", GUILD_COMMANDS)]
 DIRECT_ANSWER = [("POST", CALLBACK)]
@@ -27,12 +28,12 @@ RENDERED_MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>")
 
 
 def routes(stand_in: DiscordStandIn, requests: list[RecordedRequest] | None = None) -> list[tuple[str, str]]:
-    """(method, route template) of each request (default: all the stand-in saw), in order."""
-    found = []
-    for request in stand_in.requests if requests is None else requests:
-        operation = stand_in.rest.spec.match(request.method, request.path)
-        found.append((request.method, operation.template if operation else request.path))
-    return found
+    """(method, route template) of each request (default: all the stand-in saw), in order; the
+    path itself for a route the stand-in does not know."""
+    return [
+        (request.method, request.route or request.path)
+        for request in (stand_in.requests if requests is None else requests)
+    ]
 
 
 def requests_for(stand_in: DiscordStandIn, sent: SentInteraction) -> list[RecordedRequest]:

@@ -33,8 +33,11 @@ Covered REST (everything else is "unexpected"): ``/users/@me``, ``/oauth2/applic
 get, edit, delete); channels (get, create DM), messages (send incl. multipart uploads and
 replies, get, list, edit, delete), typing, own reactions, guild member lookup; interaction
 callbacks (types 1, 4, 5, 6, 7, 8, 9), follow-ups and ``@original``/``{message_id}`` webhook
-messages (get, edit, delete). Gateway: see ``gateway.py`` (identify, resume with replay,
-zlib-stream, intents, heartbeats, member chunks, close codes, op 7 and op 9 on demand).
+messages (get, edit, delete). Outside ``/api/v10``, the CDN (``cdn.py``): ``GET`` on
+``CDN_ROUTE``, ``/attachments/{channel_id}/{attachment_id}/{filename}``, serves the files users
+attach to commands (404 for unknown ones), without a token, recorded and open to faults like
+the API. Gateway: see ``gateway.py`` (identify, resume with replay, zlib-stream, intents,
+heartbeats, member chunks, close codes, op 7 and op 9 on demand).
 
 In a test (fixtures in ``tests/e2e/conftest.py``)::
 
@@ -49,9 +52,31 @@ In a test (fixtures in ``tests/e2e/conftest.py``)::
         reply = await stand_in.wait_for_request("POST", "/channels/{channel_id}/messages")
         assert reply.body["message_reference"]["message_id"] == int(message["id"])
 
+        story = Upload("story.txt", b"Once upon a time", content_type="text/plain")
+        sent = await stand_in.slash_command("article add", {"file": story}, user="olivia")
+        await stand_in.wait_for_answer(sent)              # the bot's file.read() was a GET here
+        assert len(stand_in.requests_to("GET", CDN_ROUTE)) == 1
+
+        typing = await stand_in.autocomplete("ask", {"article": "phil"}, focused="article")
+        await stand_in.wait_for_answer(typing)
+        assert typing.choices == [{"name": "Philosophy", "value": "philosophy"}]
+
         stand_in.inject(rate_limit("POST", "/channels/{channel_id}/messages", retry_after=0.2))
         await stand_in.close_gateway(4000)                # the client resumes
         await stand_in.wait_for_resume()
+
+Attachment options: an ``Upload(filename, data, content_type=None, size=None)`` value becomes
+``{"name", "type": 11, "value": id}`` plus ``data.resolved.attachments[id]`` (id, filename, size,
+url, proxy_url, content_type, ``ephemeral: true``); ``url`` and ``proxy_url`` point at the stand-in.
+``size`` declares the size Discord reports (default ``len(data)``), so a 60 MB upload can be
+tested with a few bytes; the CDN serves ``data`` whatever the declared size.
+
+Autocomplete: ``autocomplete(name, options, focused=...)`` sends interaction type 4 with what is
+typed so far: string, integer and number values as strings, ``"focused": true`` on the focused
+option (which must have autocomplete on), missing required options allowed. ``choices`` holds
+the type-8 answer. At most 25 choices, names of 1-100 characters, string values of at most 100
+and values of the focused option's type are enforced (400, recorded as invalid); answering with
+another callback type, answering twice, or following up an autocomplete is a protocol problem.
 
 Also: ``message_command``, ``user_command``, ``press_button``, ``submit_modal``;
 ``requests``/``requests_to``/``wait_until``; faults ``rate_limit``, ``server_error``,
@@ -61,12 +86,16 @@ tests: ``with DiscordStandIn.in_thread() as threaded: threaded.call(threaded.ser
 ...)``. By hand: ``cd tests/e2e && python -m stand_in``.
 
 Not covered: voice, threads and forum channels, permission overwrites, guild and role
-management, audit-log reasons, autocomplete interactions (the callback type 8 is accepted),
-real rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compression.
+management, audit-log reasons, real rate-limit buckets (only injected 429s), ETF encoding and
+zstd-stream compression; files users attach to messages (only to commands), downloads of the
+bot's own uploads (their URLs point at cdn.discordapp.com), image attachments' width, height and
+placeholder, Discord's ``/ephemeral-attachments/`` path and signed URLs (``?ex=&is=&hm=``) with
+their expiry, and Discord's own upload limit (any declared size is delivered).
 """
 
 from __future__ import annotations
 
+from .cdn import CDN_ROUTE, Upload
 from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
 from .guild import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
 from .interactions import SentInteraction
@@ -77,6 +106,7 @@ from .threaded import ThreadedStandIn
 from .world import World, default_world
 
 __all__ = [
+    "CDN_ROUTE",
     "DEFAULT_TOKEN",
     "ApiSpec",
     "DiscordStandIn",
@@ -89,6 +119,7 @@ __all__ = [
     "RecordedRequest",
     "SentInteraction",
     "ThreadedStandIn",
+    "Upload",
     "ValidationFailure",
     "World",
     "default_world",

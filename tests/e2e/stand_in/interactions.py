@@ -4,7 +4,9 @@ Discord's rules are enforced and a breach is recorded as a problem (the fixture 
 the first answer must come within ``deadline`` seconds (3 on Discord) else 404 Unknown
 interaction; an interaction is answered once (40060); callback types must fit the interaction
 (6/7 only for components and modals, 8 only for autocomplete, no modal for a modal); follow-ups
-and ``@original`` need an acknowledged interaction, else 404 Unknown Webhook.
+and ``@original`` need an acknowledged interaction, else 404 Unknown Webhook, and an autocomplete
+interaction has no messages at all; autocomplete choices must have the focused option's type.
+Files a user attaches to a command are kept by the CDN (``cdn.py``), which serves them back.
 
 Callbacks are answered as with ``?with_response=true`` (discord.py always asks): an
 ``interaction`` summary, plus the created or updated message as ``resource`` for types 4 and 7.
@@ -27,10 +29,12 @@ from .api import (
     UNKNOWN_WEBHOOK,
     ApiError,
     Call,
+    InvalidBody,
     ProtocolViolation,
     Reply,
     UploadedFile,
 )
+from .cdn import Cdn, Upload
 from .commands import Commands
 from .guild import FakeChannel, FakeUser
 from .messages import LOADING, Messages
@@ -41,9 +45,12 @@ from .payloads import (
     CHAT_INPUT_COMMAND,
     CONTEXT_MENU_COMMAND,
     DEFAULT_MESSAGE,
+    INTEGER,
     MESSAGE_COMMAND,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
+    NUMBER,
+    STRING,
     USER_COMMAND,
     attachment_payloads,
     command_options,
@@ -57,6 +64,7 @@ EPHEMERAL = 1 << 6
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
 AUTOCOMPLETE_RESULT, MODAL = 8, 9
 _TEXT_INPUT = 4
+_CHOICE_TYPES = {STRING: (str,), INTEGER: (int,), NUMBER: (int, float)}
 _ALLOWED_CALLBACKS = {
     APPLICATION_COMMAND: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL},
     MESSAGE_COMPONENT: {
@@ -76,7 +84,8 @@ class SentInteraction:
     """An interaction the stand-in sent and everything the bot did with it.
 
     ``original`` and ``followups`` are the stored message dicts (edits show up in them);
-    ``response_type`` is the callback type of the first answer (None until answered).
+    ``response_type`` is the callback type of the first answer (None until answered);
+    ``callback_data`` is that answer's ``data``.
     """
 
     id: int
@@ -107,6 +116,13 @@ class SentInteraction:
         return None if self.responded_at is None else self.responded_at - self.created_at
 
     @property
+    def choices(self) -> list[dict[str, Any]] | None:
+        """The choices an autocomplete interaction was answered with (None until answered)."""
+        if self.response_type != AUTOCOMPLETE_RESULT:
+            return None
+        return list((self.callback_data or {}).get("choices") or [])
+
+    @property
     def ephemeral(self) -> bool:
         """Whether the first answer was ephemeral."""
         return bool(self.original and self.original.get("flags", 0) & EPHEMERAL)
@@ -121,6 +137,7 @@ class Interactions:
         ids: Snowflakes,
         messages: Messages,
         commands: Commands,
+        cdn: Cdn,
         *,
         deadline: float = 3.0,
     ) -> None:
@@ -130,6 +147,7 @@ class Interactions:
         self._ids = ids
         self._messages = messages
         self._commands = commands
+        self._cdn = cdn
 
     # -- building (test side) -------------------------------------------------------------------
 
@@ -142,10 +160,36 @@ class Interactions:
         channel: FakeChannel,
         locale: str = "en-US",
     ) -> SentInteraction:
-        """A chat-input command; ``name`` may include a subcommand ("article refresh")."""
+        """A chat-input command; ``name`` may include a subcommand ("article refresh"); an
+        ``Upload`` value fills an attachment option."""
+        data = self._chat_input_data(name, options, channel, focused=None)
+        return self._new(APPLICATION_COMMAND, data, user, channel, locale, CHAT_INPUT)
+
+    def autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        *,
+        focused: str,
+        user: FakeUser,
+        channel: FakeChannel,
+        locale: str = "en-US",
+    ) -> SentInteraction:
+        """The user typing into option ``focused`` of ``/name``: ``options`` hold what is typed
+        so far (required ones may be missing), sent as strings as Discord does."""
+        data = self._chat_input_data(name, options, channel, focused=focused)
+        return self._new(AUTOCOMPLETE, data, user, channel, locale, CHAT_INPUT)
+
+    def _chat_input_data(
+        self, name: str, options: Mapping[str, Any], channel: FakeChannel, *, focused: str | None
+    ) -> dict[str, Any]:
         root, *path = name.split()
         command = self._registered(root, CHAT_INPUT, channel)
-        opts, resolved = command_options(command, path, options, self.world)
+        values = {
+            key: self._cdn.store(value, channel.id) if isinstance(value, Upload) else value
+            for key, value in options.items()
+        }
+        opts, resolved = command_options(command, path, values, self.world, focused=focused)
         data: dict[str, Any] = {
             "id": command["id"],
             "name": root,
@@ -156,7 +200,7 @@ class Interactions:
             data["resolved"] = resolved
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return self._new(APPLICATION_COMMAND, data, user, channel, locale, CHAT_INPUT)
+        return data
 
     def message_command(
         self,
@@ -286,6 +330,8 @@ class Interactions:
                 "Invalid Form Body",
                 f"callback type {kind} is not allowed for interaction type {sent.type}",
             )
+        if kind == AUTOCOMPLETE_RESULT:
+            _check_choice_types(sent, (body.get("data") or {}).get("choices") or [])
         sent.response_type = kind
         sent.responded_at = time.monotonic()
         sent.callback_data = body.get("data")
@@ -448,6 +494,13 @@ class Interactions:
                 "Unknown Webhook",
                 f"{call.method} {call.path} before interaction {sent.id} was acknowledged",
             )
+        if sent.type == AUTOCOMPLETE:
+            raise ProtocolViolation(
+                404,
+                UNKNOWN_WEBHOOK,
+                "Unknown Webhook",
+                f"{call.method} {call.path}: autocomplete interaction {sent.id} has no messages",
+            )
         return sent
 
     def _webhook_message(self, call: Call) -> dict[str, Any]:
@@ -463,6 +516,33 @@ class Interactions:
 
     def _channel_of(self, message: Mapping[str, Any]) -> FakeChannel:
         return self.world.channel(int(message["channel_id"]))
+
+
+def _check_choice_types(sent: SentInteraction, choices: Sequence[Any]) -> None:
+    """Discord refuses choices whose value is not of the focused option's type."""
+    focused = _focused_option(sent.payload["data"].get("options") or [])
+    if focused is None or focused["type"] not in _CHOICE_TYPES:
+        return
+    wanted = _CHOICE_TYPES[focused["type"]]
+    errors = [
+        f"data.choices[{index}].value: {choice.get('value')!r} does not fit option "
+        f"{focused['name']!r} (type {focused['type']})"
+        for index, choice in enumerate(choices)
+        if isinstance(choice, Mapping)
+        and (not isinstance(choice.get("value"), wanted) or isinstance(choice.get("value"), bool))
+    ]
+    if errors:
+        raise InvalidBody(errors)
+
+
+def _focused_option(options: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    for option in options:
+        if option.get("focused"):
+            return option
+        found = _focused_option(option.get("options") or [])
+        if found is not None:
+            return found
+    return None
 
 
 def _interaction_metadata(sent: SentInteraction) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Discord's documented message limits, including those the OpenAPI spec leaves out.
+"""Discord's documented message and autocomplete limits, including those the spec leaves out.
 
 The spec allows 4000 characters of content (the Nitro limit; bots get 2000) and does not know the
-6000-character budget shared by all embeds of a message. Limits the spec does state are checked
-here too, so a looser future spec cannot hide them.
+6000-character budget shared by all embeds of a message, nor that a string choice's value is at
+most 100 characters (it says 6000). Limits the spec does state are checked here too, so a looser
+future spec cannot hide them, and because its own message for a choice is lost in a union of
+integer, number and string choices.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ MAX_ACTION_ROWS = 5
 MAX_BUTTONS_PER_ROW = 5
 MAX_BUTTON_LABEL = 80
 MAX_CUSTOM_ID = 100
+MAX_CHOICES = 25
+MAX_CHOICE_NAME = 100
+MAX_CHOICE_STRING = 100
 
 IS_COMPONENTS_V2 = 1 << 15
 _ACTION_ROW = 1
@@ -103,6 +108,23 @@ def component_limit_errors(components: Sequence[Any], flags: int = 0) -> list[st
         errors.extend(_too_long(f"{where}.custom_id", component.get("custom_id"), MAX_CUSTOM_ID))
         if component.get("type") == _BUTTON:
             errors.extend(_too_long(f"{where}.label", component.get("label"), MAX_BUTTON_LABEL))
+    return errors
+
+
+def choice_limit_errors(choices: Sequence[Any]) -> list[str]:
+    """Each limit an autocomplete result's ``choices`` break: at most 25, names of 1-100
+    characters, string values of at most 100."""
+    errors = []
+    if len(choices) > MAX_CHOICES:
+        errors.append(f"choices: {len(choices)} choices; the limit is {MAX_CHOICES}")
+    for index, choice in enumerate(choices):
+        if not isinstance(choice, Mapping):
+            continue
+        name = choice.get("name")
+        if name == "":
+            errors.append(f"choices[{index}].name is empty")
+        errors.extend(_too_long(f"choices[{index}].name", name, MAX_CHOICE_NAME))
+        errors.extend(_too_long(f"choices[{index}].value", choice.get("value"), MAX_CHOICE_STRING))
     return errors
 
 

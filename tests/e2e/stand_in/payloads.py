@@ -32,6 +32,7 @@ MESSAGE_COMMAND = 3
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+ATTACHMENT = 11
 
 # Message types.
 DEFAULT_MESSAGE = 0
@@ -212,31 +213,57 @@ def interaction_payload(
 
 
 def command_options(
-    command: Mapping[str, Any], path: Sequence[str], values: Mapping[str, Any], world: World
+    command: Mapping[str, Any],
+    path: Sequence[str],
+    values: Mapping[str, Any],
+    world: World,
+    *,
+    focused: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The ``options`` and ``resolved`` of a chat-input interaction.
+    """The ``options`` and ``resolved`` of a chat-input (or autocomplete) interaction.
 
     ``path`` names subcommand group/subcommand below ``command``; ``values`` maps option names
-    to Python values (``FakeUser``, ``FakeChannel`` and ``FakeRole`` for those option types).
-    Raises ValueError naming the option when a value does not fit the registered command.
+    to Python values (``FakeUser``, ``FakeChannel`` and ``FakeRole`` for those option types, an
+    attachment object from ``Cdn.store`` for attachments). With ``focused``, the options of an
+    autocomplete interaction: required ones may be missing, string, integer and number values
+    are sent as typed (strings), and the focused option, which must have autocomplete on,
+    carries ``"focused": true``. Raises ValueError naming the option when a value does not fit
+    the registered command.
     """
     definitions = command.get("options") or []
     if path:
         sub = _find_option(definitions, path[0], (SUB_COMMAND, SUB_COMMAND_GROUP), command)
-        inner, resolved = command_options(sub, path[1:], values, world)
+        inner, resolved = command_options(sub, path[1:], values, world, focused=focused)
         return [{"name": sub["name"], "type": sub["type"], "options": inner}], resolved
     if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in definitions):
         names = [o["name"] for o in definitions]
         raise ValueError(f"/{command['name']} needs a subcommand, one of {names}")
+    if focused is not None:
+        _check_focused(_find_option(definitions, focused, None, command), values, command)
     options: list[dict[str, Any]] = []
     resolved: dict[str, Any] = {}
     for name, value in values.items():
         definition = _find_option(definitions, name, None, command)
-        options.append(_option(definition, value, resolved, world))
+        option = _option(definition, value, resolved, world, typed=focused is not None)
+        if name == focused:
+            option["focused"] = True
+        options.append(option)
     missing = [o["name"] for o in definitions if o.get("required") and o["name"] not in values]
-    if missing:
+    if missing and focused is None:
         raise ValueError(f"/{command['name']} requires options {missing}")
     return options, resolved
+
+
+def _check_focused(
+    definition: Mapping[str, Any], values: Mapping[str, Any], command: Mapping[str, Any]
+) -> None:
+    """Discord asks for completions only of a string, integer or number option with autocomplete
+    on, and sends what the user has typed into it so far."""
+    name = definition["name"]
+    if definition.get("type") not in (STRING, INTEGER, NUMBER) or not definition.get("autocomplete"):
+        raise ValueError(f"/{command['name']} option {name!r} has no autocomplete: Discord would not ask")
+    if name not in values:
+        raise ValueError(f"the focused option {name!r} needs a value: what the user typed so far")
 
 
 def _find_option(
@@ -253,10 +280,17 @@ def _find_option(
 
 
 def _option(
-    definition: Mapping[str, Any], value: Any, resolved: dict[str, Any], world: World
+    definition: Mapping[str, Any], value: Any, resolved: dict[str, Any], world: World, *, typed: bool
 ) -> dict[str, Any]:
     kind = definition["type"]
     name = definition["name"]
+    if kind == ATTACHMENT and isinstance(value, Mapping) and "id" in value:
+        resolved.setdefault("attachments", {})[str(value["id"])] = dict(value)
+        return {"name": name, "type": kind, "value": str(value["id"])}
+    typed_in = kind in (STRING, INTEGER, NUMBER) and not isinstance(value, bool)
+    if typed and typed_in and isinstance(value, str | int | float):
+        # Autocomplete sends text as typed, unchecked: "12a" may sit in an integer option.
+        return {"name": name, "type": kind, "value": str(value)}
     if kind in (USER, MENTIONABLE) and isinstance(value, FakeUser):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
         for guild in world.guilds:

@@ -15,8 +15,10 @@ from .api import UploadedFile
 class RecordedRequest:
     """One REST request and the answer it got.
 
-    ``path`` is the API path without ``/api/v10`` (``/channels/1/messages``); ``body`` is the
-    parsed JSON (the ``payload_json`` part of a multipart body), None when there was none.
+    ``path`` is the API path without ``/api/v10`` (``/channels/1/messages``), or a CDN path
+    (``/attachments/...``); ``route`` the template it matched (``/channels/{channel_id}/messages``,
+    None for an unknown route); ``body`` is the parsed JSON (the ``payload_json`` part of a
+    multipart body), None when there was none.
     """
 
     method: str
@@ -31,6 +33,7 @@ class RecordedRequest:
     response: Any
     fault: str | None = None  # set when an injected fault produced the answer
     files: tuple[UploadedFile, ...] = ()  # the ``files[n]`` parts of a multipart body
+    route: str | None = None
 
     def matches(self, method: str, pattern: str) -> bool:
         """Whether this is ``method`` on a path matching ``pattern`` (see ``path_matches``)."""

@@ -6,6 +6,9 @@ validate the body against the spec and Discord's limits (400 on failure), run th
 record the exchange. A route the stand-in does not implement gets a JSON 404 and is recorded in
 ``unexpected``. Every answer has ``Content-Type: application/json`` exactly (discord.py parses
 nothing else), a ``Via`` header and ``X-RateLimit-*`` headers, as Discord sends them.
+
+``GET /attachments/...`` (``cdn.CDN_ROUTE``) is the CDN: the bytes of an uploaded file with its
+Content-Type, 404 for an unknown one; recorded and open to faults like the API, no token needed.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from typing import Any
 from aiohttp import web
 
 from .api import ApiError, Call, Handler, InvalidBody, ProtocolViolation, Reply, UploadedFile
+from .cdn import CDN_ROUTE, Cdn
 from .commands import Commands
 from .faults import FaultPlan
 from .interactions import Interactions
 from .messages import Messages
-from .recording import RecordedRequest, ValidationFailure
+from .recording import RecordedRequest, ValidationFailure, path_matches
 from .spec import ApiSpec, Operation
 from .world import World
 
@@ -60,6 +64,7 @@ class RestApi:
         messages: Messages,
         commands: Commands,
         interactions: Interactions,
+        cdn: Cdn,
         faults: FaultPlan,
         notify: Callable[[], None],
         check_responses: bool = True,
@@ -70,6 +75,7 @@ class RestApi:
         self.spec = spec
         self.token = token
         self.faults = faults
+        self.cdn = cdn
         self.requests: list[RecordedRequest] = []
         self.unexpected: list[RecordedRequest] = []
         self.invalid: list[ValidationFailure] = []
@@ -115,9 +121,11 @@ class RestApi:
         }
 
     async def handle(self, request: web.Request) -> web.Response:
-        """aiohttp handler for every path; only ``/api/v10/...`` can succeed."""
+        """aiohttp handler for every path; only ``/api/v10/...`` and CDN downloads can succeed."""
         received_at = time.monotonic()
         path, operation = request.path, None
+        if request.method == "GET" and path_matches(CDN_ROUTE, path):
+            return await self._download(request, received_at)
         if path.startswith(API_PREFIX + "/"):
             path = path.removeprefix(API_PREFIX)
             operation = self.spec.match(request.method, path)
@@ -162,6 +170,7 @@ class RestApi:
             response=payload,
             fault=fault.describe() if fault is not None and fault.status is not None else None,
             files=files,
+            route=operation.template if operation else None,
         )
         self.requests.append(recorded)
         if unexpected:
@@ -169,6 +178,41 @@ class RestApi:
             self.unexpected.append(recorded)
         self._notify()
         return _json_response(status, payload, headers)
+
+    async def _download(self, request: web.Request, received_at: float) -> web.Response:
+        """GET on the CDN: the stored file (its bytes are recorded as the response), or 404."""
+        fault = self.faults.take(request.method, request.path)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        stored = self.cdn.file(request.path)
+        if fault is not None and fault.status is not None:
+            status, payload = fault.status, fault.body
+            response = _json_response(fault.status, fault.body, dict(fault.headers))
+        elif stored is None:
+            status, payload = 404, None
+            response = web.Response(status=404, text="404: Not Found", headers={"Via": "1.1 google"})
+        else:
+            status, payload = 200, stored.data
+            headers = {"Via": "1.1 google", "Content-Type": stored.content_type}
+            response = web.Response(status=200, body=stored.data, headers=headers)
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=dict(request.headers),
+                body=None,
+                operation=None,
+                received_at=received_at,
+                answered_at=time.monotonic(),
+                status=status,
+                response=payload,
+                fault=fault.describe() if fault is not None and fault.status is not None else None,
+                route=CDN_ROUTE,
+            )
+        )
+        self._notify()
+        return response
 
     def _run(
         self,

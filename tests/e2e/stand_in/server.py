@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .cdn import Cdn
 from .commands import Commands
 from .faults import Fault, FaultPlan
 from .gateway import Gateway, Session
@@ -64,8 +65,9 @@ class DiscordStandIn:
         )
         self.messages = Messages(self.world, ids, self.gateway.dispatch)
         self.commands = Commands(self.world, ids)
+        self.cdn = Cdn(ids, lambda: self.base_url)
         self.interactions = Interactions(
-            self.world, ids, self.messages, self.commands, deadline=interaction_deadline
+            self.world, ids, self.messages, self.commands, self.cdn, deadline=interaction_deadline
         )
         self.rest = RestApi(
             world=self.world,
@@ -75,6 +77,7 @@ class DiscordStandIn:
             messages=self.messages,
             commands=self.commands,
             interactions=self.interactions,
+            cdn=self.cdn,
             faults=self.faults,
             notify=self.changes.notify,
         )
@@ -298,10 +301,31 @@ class DiscordStandIn:
         dm: bool = False,
         locale: str = "en-US",
     ) -> SentInteraction:
-        """``user`` runs ``/name`` (a registered command; "group sub" for subcommands)."""
+        """``user`` runs ``/name`` (a registered command; "group sub" for subcommands); an
+        ``Upload`` value attaches a file to an attachment option."""
         person = self._user(user)
         place = self.world.dm_channel(person) if dm else self._channel(channel)
         sent = self.interactions.slash_command(name, options or {}, user=person, channel=place, locale=locale)
+        return await self._send_interaction(sent)
+
+    async def autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        focused: str,
+        user: FakeUser | str | int = "rita",
+        channel: FakeChannel | str | int = "general",
+        dm: bool = False,
+        locale: str = "en-US",
+    ) -> SentInteraction:
+        """``user`` types into option ``focused`` of ``/name``; ``options`` hold what is typed
+        so far. Once answered (``wait_for_answer``), ``choices`` holds the bot's suggestions."""
+        person = self._user(user)
+        place = self.world.dm_channel(person) if dm else self._channel(channel)
+        sent = self.interactions.autocomplete(
+            name, options or {}, focused=focused, user=person, channel=place, locale=locale
+        )
         return await self._send_interaction(sent)
 
     async def message_command(

@@ -31,7 +31,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .limits import message_limit_errors
+from .limits import choice_limit_errors, message_limit_errors
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ _MESSAGE_OPERATIONS = frozenset(
     }
 )
 _MESSAGE_CALLBACK_TYPES = frozenset({4, 7})
+_AUTOCOMPLETE_RESULT = 8
 
 
 @dataclass(frozen=True)
@@ -286,4 +287,6 @@ def _limit_errors(operation: Operation, body: Any) -> list[str]:
         data = body.get("data")
         if body.get("type") in _MESSAGE_CALLBACK_TYPES and isinstance(data, Mapping):
             return [f"data: {problem}" for problem in message_limit_errors(data)]
+        if body.get("type") == _AUTOCOMPLETE_RESULT and isinstance(data, Mapping):
+            return [f"data.{problem}" for problem in choice_limit_errors(data.get("choices") or [])]
     return []
