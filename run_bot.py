@@ -1,7 +1,8 @@
 """The one entry point: `python run_bot.py [command]`.
 
 Without a command: the Discord bot when DISCORD_TOKEN is set, else a terminal chat. Commands:
-ask, reindex, eval, bench (and `--help` on each). Settings come from the environment and `.env`.
+ask, reindex, articles (add, list, remove), eval, fit, bench (and `--help` on each). Settings come
+from the environment and `.env`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from index.build import BuildStats
+    from index.embedding import Embedder
+    from index.library import LibraryEntry
     from index.retriever import Retriever
     from index.settings import IndexSettings
+    from index.store import IndexData
 
 # Before anything can import huggingface_hub: weights come from local folders only.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -133,6 +138,140 @@ def _reindex(args: argparse.Namespace) -> int:
         f"articles {stats.articles}, passages {stats.passages}, embedded {stats.embedded}, "
         f"reused {stats.reused}, seconds {stats.seconds:.2f}{skipped}"
     )
+    return 0
+
+
+def _rebuild_after(settings: IndexSettings, change: str, embedder: Embedder) -> tuple[IndexData, BuildStats]:
+    """Rebuild the index after the library changed (`change` says how, for the error line): the new
+    index and the build's stats."""
+    from index.articles import ArticleError
+    from index.build import index_store, rebuild
+    from index.store import IndexDirRefused, IndexUnavailable
+
+    try:
+        try:
+            previous = index_store(settings).load()
+        except IndexUnavailable:
+            previous = None
+        return rebuild(settings, embedder, previous)
+    except (ArticleError, IndexDirRefused) as error:
+        _fail(f"error: {change}, but the index was not rebuilt: {error}")
+    except OSError as error:
+        _fail(f"error: {change}, but the index was not rebuilt: {_file_error(error).removeprefix('error: ')}")
+
+
+def _ready_to_change_library(settings: IndexSettings) -> Embedder:
+    """Check what a library change will need, before changing anything: ARTICLES_DIR and INDEX_DIR
+    apart, INDEX_DIR replaceable, and the model (returned)."""
+    from index.build import index_store, keep_apart
+    from index.startup import load_embedder
+
+    keep_apart(settings)
+    index_store(settings).check_replaceable()
+    return load_embedder(settings)
+
+
+def _fetch_into_library(settings: IndexSettings, url: str) -> LibraryEntry:
+    """Fetch the page at `url` and add its article to the library (index.fetching does the fetching:
+    http(s) only, private addresses refused unless ALLOW_PRIVATE_URLS)."""
+    import asyncio
+
+    try:
+        from index.fetching import FetchRefused, fetch_page
+    except ImportError:
+        _fail("error: adding an article by its URL is not available in this version; add a saved page")
+    from index.library import add_page
+
+    try:
+        page = asyncio.run(fetch_page(url, allow_private=settings.allow_private_urls))
+    except FetchRefused as error:
+        _fail(f"error: {error}")
+    return add_page(
+        settings.articles_dir,
+        url=page.url,
+        body=page.body,
+        content_type=page.content_type,
+        charset=page.charset,
+    )
+
+
+def _articles_add(args: argparse.Namespace) -> int:
+    import time
+
+    from index.articles import ArticleError
+    from index.embedding import ModelError
+    from index.library import LibraryError, add_file
+    from index.store import IndexDirRefused
+
+    settings = args.settings
+    started = time.perf_counter()
+    target: str = args.target
+    try:
+        embedder = _ready_to_change_library(settings)
+        if target.startswith(("http://", "https://")):
+            entry = _fetch_into_library(settings, target)
+        else:
+            entry = add_file(settings.articles_dir, Path(target))
+    except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
+        _fail(f"error: {error}")
+    except OSError as error:
+        _fail(_file_error(error))
+    data, _ = _rebuild_after(settings, f"added {entry.file}", embedder)
+    passages = next((a.get("passages") for a in data.manifest.articles if a["source"] == entry.file), None)
+    print(
+        f"added {entry.id}: {entry.title}; passages {passages}, seconds {time.perf_counter() - started:.2f}"
+    )
+    return 0
+
+
+def _articles_list(args: argparse.Namespace) -> int:
+    import json
+
+    from index.articles import ArticleError
+    from index.build import index_store
+    from index.library import list_articles
+    from index.store import IndexDirRefused, IndexUnavailable
+
+    settings = args.settings
+    try:
+        try:
+            manifest = index_store(settings).read_manifest()
+        except IndexUnavailable:
+            manifest = None
+        entries = list_articles(settings.articles_dir, manifest)
+    except (ArticleError, IndexDirRefused) as error:
+        _fail(f"error: {error}")
+    except OSError as error:
+        _fail(_file_error(error))
+    if args.json:
+        print(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=1))
+        return 0
+    if not entries:
+        print(f"no articles in {settings.articles_dir}")
+    for entry in entries:
+        passages = "not indexed" if entry.passages is None else f"{entry.passages} passages"
+        print(
+            f"{entry.id}\n  {entry.title}\n  {passages}, added {entry.added}, {entry.source or 'no source'}"
+        )
+    return 0
+
+
+def _articles_remove(args: argparse.Namespace) -> int:
+    from index.articles import ArticleError
+    from index.embedding import ModelError
+    from index.library import LibraryError, remove_article
+    from index.store import IndexDirRefused
+
+    settings = args.settings
+    try:
+        embedder = _ready_to_change_library(settings)
+        entry = remove_article(settings.articles_dir, args.id)
+    except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
+        _fail(f"error: {error}")
+    except OSError as error:
+        _fail(_file_error(error))
+    _, stats = _rebuild_after(settings, f"removed {entry.file}", embedder)
+    print(f"removed {entry.id}: {entry.title}; articles {stats.articles}, passages {stats.passages}")
     return 0
 
 
@@ -274,6 +413,25 @@ def build_parser() -> argparse.ArgumentParser:
     about = "rebuild the index from ARTICLES_DIR"
     reindex = commands.add_parser("reindex", help=about, description=about)
     reindex.set_defaults(parser=reindex, handler=_reindex)
+
+    about = "the article library (ARTICLES_DIR): add, list and remove articles; the index follows"
+    articles = commands.add_parser("articles", help=about, description=about)
+    articles.set_defaults(parser=articles, handler=lambda _args: articles.error("name an action"))
+    actions = articles.add_subparsers(title="actions", metavar="ACTION")
+    about = "add an article from a local .txt, .md or .html file (or a web page's URL), then reindex"
+    add = actions.add_parser("add", help=about, description=about)
+    add.add_argument("target", metavar="PATH_OR_URL", help="an article file, or an http(s) URL")
+    add.set_defaults(parser=add, handler=_articles_add)
+    about = "list the articles: id, title, passages, when added, source"
+    listing = actions.add_parser("list", help=about, description=about)
+    listing.add_argument(
+        "--json", action="store_true", help='a JSON array of {"id", "title", "passages", "source", "added"}'
+    )
+    listing.set_defaults(parser=listing, handler=_articles_list)
+    about = "remove the article with this id (see `articles list`), then reindex"
+    remove = actions.add_parser("remove", help=about, description=about)
+    remove.add_argument("id", help="the article's id: its file name without the suffix")
+    remove.set_defaults(parser=remove, handler=_articles_remove)
 
     about = (
         "retrieval quality: on a JSONL question set (the index of ARTICLES_DIR, the shipped scorer), "

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.cleaning import clean_article
+from index.front_matter import FrontMatter, FrontMatterError, split_front_matter
 from index.passages import Passage, fit_to_window
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ class Article:
     paragraphs: tuple[str, ...]
     digest: str
     signature: str = ""  # file_signature() as the file was read, if it had settled; else ""
+    # from the file's front matter (index.front_matter), None when it doesn't say
+    url: str | None = None  # the page it was taken from, for citations
+    date: str | None = None  # when it was published
+    added: str | None = None  # when it was added to the library
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,10 @@ def file_signature(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
 
 
-def _title_from_name(path: Path) -> str:
-    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
+def title_from_name(name: str) -> str:
+    """A title for an article that gives none: its file name, "city-budget.txt" → "City budget"."""
+    stem = os.path.splitext(name)[0]
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or name
 
 
 def read_article(path: Path) -> Article:
@@ -114,21 +121,33 @@ def read_article(path: Path) -> Article:
             f"{name}: {size / 1_048_576:.1f} MB is over the {MAX_ARTICLE_BYTES // 1_048_576} MB "
             "limit for one article"
         )
-    data = path.read_bytes()
+    return parse_article(name, path.read_bytes(), signature=file_signature(stat) if settled else "")
+
+
+def parse_article(name: str, data: bytes, *, signature: str = "") -> Article:
+    """The article in the bytes of a file named `name` (its suffix says how to read it): its front
+    matter, headline, captions and paragraphs; raises `ArticleError` naming the file and the problem."""
     text = _decode(name, data)
-    suffix = path.suffix.lower()
-    clean = clean_article(text, markdown=suffix == ".md", html=suffix in HTML_SUFFIXES)
+    try:
+        front, body = split_front_matter(text)
+    except FrontMatterError as error:
+        raise ArticleError(f"{name}: {error}") from None
+    suffix = os.path.splitext(name)[1].lower()
+    clean = clean_article(body, markdown=suffix == ".md", html=suffix in HTML_SUFFIXES, title=front.title)
     for footer in clean.footer:
         log.info("%s: left out the page's footer after its last divider: %.80s", name, footer)
     if not clean.paragraphs and not clean.captions:
         raise ArticleError(f"{name}: no paragraphs of prose found in it")
     return Article(
         source=name,
-        title=clean.title or _title_from_name(path),
+        title=clean.title or title_from_name(name),
         captions=clean.captions,
         paragraphs=clean.paragraphs,
         digest=hashlib.sha256(data).hexdigest(),
-        signature=file_signature(stat) if settled else "",
+        signature=signature,
+        url=front.source,
+        date=front.date,
+        added=front.added,
     )
 
 
@@ -157,9 +176,9 @@ def _is_article_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES
 
 
-def _article_paths(directory: Path, names: list[str]) -> list[Path]:
+def _article_paths(directory: Path, names: list[str], *, required: bool = True) -> list[Path]:
     paths = [directory / name for name in names if _is_article_name(name)]
-    if not paths:
+    if not paths and required:
         raise ArticleError(
             f"ARTICLES_DIR {str(directory)!r} has no article files ({', '.join(ARTICLE_SUFFIXES)}); "
             "put one there"
@@ -167,9 +186,26 @@ def _article_paths(directory: Path, names: list[str]) -> list[Path]:
     return paths
 
 
-def article_files(directory: Path) -> list[Path]:
-    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none."""
-    return _article_paths(directory, _file_names(directory))
+def article_files(directory: Path, *, required: bool = True) -> list[Path]:
+    """The article files of ARTICLES_DIR, sorted by name; raises `ArticleError` when there are none
+    (unless not `required`) or the directory is missing."""
+    return _article_paths(directory, _file_names(directory), required=required)
+
+
+FRONT_MATTER_BYTES = 16_384  # far more than a front matter block's few lines
+
+
+def read_front_matter(path: Path) -> FrontMatter:
+    """The front matter of an article file, from its first few KB only; raises `ArticleError` when
+    it is malformed."""
+    with path.open("rb") as handle:
+        head = handle.read(FRONT_MATTER_BYTES)
+    codec = next((codec for bom, codec in _BYTE_ORDER_MARKS if head.startswith(bom)), "utf-8-sig")
+    try:
+        front, _ = split_front_matter(head.decode(codec, errors="replace"))
+    except FrontMatterError as error:
+        raise ArticleError(f"{path.name}: {error}") from None
+    return front
 
 
 def load_articles(directory: Path) -> ArticleSet:
@@ -203,8 +239,8 @@ def article_passages(article: Article, max_tokens: int, count_tokens: Callable[[
     passages: list[Passage] = []
     for caption in article.captions:
         for part, text in enumerate(fit_to_window(caption, max_tokens, count_tokens)):
-            passages.append(Passage(text, article.title, article.source, 0, "caption", part))
+            passages.append(Passage(text, article.title, article.source, 0, "caption", part, article.url))
     for number, paragraph in enumerate(article.paragraphs, start=1):
         for part, text in enumerate(fit_to_window(paragraph, max_tokens, count_tokens)):
-            passages.append(Passage(text, article.title, article.source, number, "body", part))
+            passages.append(Passage(text, article.title, article.source, number, "body", part, article.url))
     return passages

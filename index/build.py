@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,20 @@ class BuildStats:
 
 def _cache_key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+
+def manifest_entry(article: Article, passages: int) -> dict[str, Any]:
+    """What the manifest records of one article: enough to tell whether its file changed, and to
+    list and cite it without reading the file."""
+    return {
+        "source": article.source,
+        "title": article.title,
+        "digest": article.digest,
+        "signature": article.signature,
+        "source_url": article.url,
+        "added": article.added,
+        "passages": passages,
+    }
 
 
 def plan_units(passages: list[Passage]) -> list[tuple[int, str, UnitKind]]:
@@ -109,8 +124,11 @@ def build_index(
     started = time.perf_counter()
     aliases = learn_aliases(articles.articles)
     passages: list[Passage] = []
+    counts: list[int] = []
     for article in articles.articles:
-        passages.extend(sized_passages(article, aliases, embedder))
+        own = sized_passages(article, aliases, embedder)
+        passages.extend(own)
+        counts.append(len(own))
     if not passages:
         raise ValueError("the articles gave no passages")  # load_articles guarantees some
     planned = plan_units(passages)
@@ -132,8 +150,7 @@ def build_index(
         model=embedder.identity,
         dimension=embedder.dimension,
         articles=tuple(
-            {"source": a.source, "title": a.title, "digest": a.digest, "signature": a.signature}
-            for a in articles.articles
+            manifest_entry(article, count) for article, count in zip(articles.articles, counts, strict=True)
         ),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         aliases=asdict(aliases),

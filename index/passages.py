@@ -18,6 +18,8 @@ class Passage:
 
     `paragraph` counts body paragraphs from 1, as a reader does; a photo caption has paragraph 0.
     A paragraph too long for the model is split into parts (`part` from 0) that share its number.
+    `article` is the article's title, `source` its file name, `url` the page it was taken from (its
+    front matter's `source`), so a citation can link to it; None when the file names none.
     """
 
     text: str
@@ -26,6 +28,7 @@ class Passage:
     paragraph: int
     kind: Kind = "body"
     part: int = 0
+    url: str | None = None
 
     @property
     def citation(self) -> str:

@@ -59,6 +59,9 @@ def staleness(data: IndexData, settings: IndexSettings, embedder: Embedder) -> s
     """Why `data` no longer matches the articles and model (None when it still does)."""
     if data.manifest.model != embedder.identity:
         return f"the model changed ({data.manifest.model} → {embedder.identity})"
+    if any("passages" not in article for article in data.manifest.articles):
+        # its embeddings are still good: the rebuild reuses them
+        return "it was built before the index recorded each article's source, date added and passages"
     built = {article["source"]: article for article in data.manifest.articles}
     current: dict[str, str] = {}
     for path in article_files(settings.articles_dir):

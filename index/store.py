@@ -87,7 +87,7 @@ class Manifest:
     schema: int
     model: str
     dimension: int
-    articles: tuple[dict[str, str], ...]  # {"source", "title", "digest", "signature"} (index.articles)
+    articles: tuple[dict[str, Any], ...]  # index.build.manifest_entry: file name, title, digest...
     built_at: str
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # see index.aliases.Aliases
     checksums: dict[str, str] = field(default_factory=dict)
@@ -385,6 +385,17 @@ class IndexStore:
             # RuntimeError: FAISS reports a malformed file this way.
             why = f"its manifest has no {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
             raise IndexUnavailable(f"the index at {self.directory} is unreadable ({why})") from error
+
+    def read_manifest(self) -> Manifest:
+        """What the saved index was built from, reading its manifest alone (nothing verified: for
+        listing, not serving); raises `IndexUnavailable` when there is none to read."""
+        path = self.directory / "manifest.json"
+        try:
+            return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise IndexUnavailable(f"no index at {self.directory}") from None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexUnavailable(f"the index's manifest {path} is unreadable ({error})") from error
 
     def _read(self) -> IndexData:
         import faiss
