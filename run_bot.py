@@ -176,23 +176,14 @@ def _fetch_into_library(settings: IndexSettings, url: str) -> LibraryEntry:
     http(s) only, private addresses refused unless ALLOW_PRIVATE_URLS)."""
     import asyncio
 
-    try:
-        from index.fetching import FetchRefused, fetch_page
-    except ImportError:
-        _fail("error: adding an article by its URL is not available in this version; add a saved page")
+    from index.fetching import FetchRefused, fetch_page
     from index.library import add_page
 
     try:
         page = asyncio.run(fetch_page(url, allow_private=settings.allow_private_urls))
+        return add_page(settings.articles_dir, page)
     except FetchRefused as error:
         _fail(f"error: {error}")
-    return add_page(
-        settings.articles_dir,
-        url=page.url,
-        body=page.body,
-        content_type=page.content_type,
-        charset=page.charset,
-    )
 
 
 def _articles_add(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from index.answer import Answer
     from index.build import BuildStats
     from index.retriever import IndexInfo, Retriever
+    from index.settings import IndexSettings
+    from index.store import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,16 @@ class AsyncRetriever:
     def info(self) -> IndexInfo:
         """What the index being served holds (cheap: no thread needed)."""
         return self.retriever.info
+
+    @property
+    def settings(self) -> IndexSettings:
+        """Where the served index's articles live and how it is built (what `reindex` reads)."""
+        return self.retriever.settings
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the index being served."""
+        return self.retriever.data.manifest
 
     @property
     def reindexing(self) -> bool:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.qa", "bot.exts.admin", "bot.exts.owner")
+EXTENSIONS = ("bot.exts.qa", "bot.exts.admin", "bot.exts.articles", "bot.exts.owner")
 
 
 def bot_intents() -> discord.Intents:

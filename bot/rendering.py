@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ import discord
 if TYPE_CHECKING:
     from index.answer import Answer, Hit
     from index.build import BuildStats
+    from index.library import LibraryEntry
     from index.retriever import IndexInfo
 
 # Discord's limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -332,3 +333,70 @@ def reindex_done_text(stats: BuildStats) -> str:
 def reindex_failed_text(reason: str) -> str:
     """The end of a /reindex that failed: why, and that nothing changed for askers."""
     return shorten(f"Reindex failed: {reason}\nThe current index keeps answering.", MAX_CONTENT)
+
+
+# -- /article ----------------------------------------------------------------------------------------
+
+ADD_WHICH = "Give the article as a `file` or as a `url` (one of them)."
+REMOVING = "Removing it and rebuilding the index…"
+REMOVE_CANCELLED = "Cancelled; nothing was removed."
+NOT_YOUR_CONFIRMATION = "Only the admin who asked to remove this article can confirm it."
+_LIST_MORE = "\n… and {count} more (`python run_bot.py articles list` shows them all)"
+
+
+def article_added_text(title: str, passages: int, seconds: float, stats: BuildStats) -> str:
+    """The end of an admin's /article add: what was added, and that it answers now."""
+    text = (
+        f"Added “{shorten(escape(title), 300)}”: {passages} passages, answerable now "
+        f"(in {seconds:.1f} s; {stats.embedded} new vectors, the other articles' {stats.reused} reused)."
+    )
+    if stats.warnings:
+        text += "\nWarnings:\n" + "\n".join(f"• {escape(warning)}" for warning in stats.warnings)
+    return shorten(text, MAX_CONTENT)
+
+
+def article_add_failed_text(reason: str) -> str:
+    """The end of an /article add that failed: why, and that nothing was added."""
+    return shorten(f"Couldn't add the article: {escape(reason)}\nNothing was added.", MAX_CONTENT)
+
+
+def confirm_removal_text(title: str) -> str:
+    """The question under /article remove's buttons."""
+    return shorten(
+        f"Remove “{escape(title)}”? Questions will no longer be answered from it (in any server).",
+        MAX_CONTENT,
+    )
+
+
+def article_removed_text(title: str, seconds: float) -> str:
+    """The end of a confirmed /article remove."""
+    return shorten(
+        f"Removed “{escape(title)}”; the index no longer answers from it (in {seconds:.1f} s).", MAX_CONTENT
+    )
+
+
+def article_remove_failed_text(reason: str) -> str:
+    """The end of an /article remove that failed."""
+    return shorten(f"Couldn't remove the article: {escape(reason)}\nNothing was removed.", MAX_CONTENT)
+
+
+def articles_embed(entries: Sequence[LibraryEntry]) -> discord.Embed:
+    """/article list: each article's title (a link to its source when it has one), its passages and
+    when it was added; as many as fit in one embed."""
+    embed = discord.Embed(title=f"Articles ({len(entries)})", colour=COLOURS["high"])
+    lines = []
+    for entry in entries:
+        title = shorten(escape(entry.title), 200)
+        if entry.source and entry.source.startswith(("http://", "https://")) and len(entry.source) <= 500:
+            title = f"[{title}]({entry.source.replace(')', '%29')})"
+        passages = "not indexed yet" if entry.passages is None else f"{entry.passages} passages"
+        lines.append(f"• {title} — {passages}, added {_when(entry.added)}")
+    shown: list[str] = []
+    for number, line in enumerate(lines):
+        more = _LIST_MORE.format(count=len(lines) - number)  # room kept for it, should the rest not fit
+        if len("\n".join([*shown, line])) + len(more) > MAX_DESCRIPTION:
+            shown.append(more.strip())
+            break
+        shown.append(line)
+    embed.description = "\n".join(shown) or "No articles yet; an admin can add one with `/article add`."
+    return embed

@@ -22,11 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.articles import (
     ARTICLE_SUFFIXES,
-    MAX_ARTICLE_BYTES,
     ArticleError,
     article_files,
     parse_article,
@@ -37,6 +36,9 @@ from index.articles import (
 from index.cleaning import clean_article, normalize_text
 from index.front_matter import FrontMatter, FrontMatterError, format_front_matter, split_front_matter
 from index.store import Manifest
+
+if TYPE_CHECKING:
+    from index.fetching import FetchedPage
 
 log = logging.getLogger(__name__)
 
@@ -174,27 +176,17 @@ def add_file(articles_dir: Path, path: Path) -> LibraryEntry:
     return _store(articles_dir, article.title, article.captions, article.paragraphs, front)
 
 
-def add_page(
-    articles_dir: Path, *, url: str, body: bytes, content_type: str, charset: str | None = None
-) -> LibraryEntry:
-    """Store the article of a fetched web page (HTML, or plain text), citing `url`."""
-    kind = content_type.split(";")[0].strip().lower()
-    if kind not in ("text/html", "application/xhtml+xml", "text/plain"):
-        raise LibraryError(f"{url}: a {kind or 'typeless'} document, not a web page or text")
-    if len(body) > MAX_ARTICLE_BYTES:
-        raise LibraryError(f"{url}: over the {MAX_ARTICLE_BYTES // 1_048_576} MB limit for one article")
-    try:
-        text = body.decode(charset or "utf-8", errors="replace")
-    except LookupError:  # a charset Python doesn't know
-        text = body.decode("utf-8", errors="replace")
-    if kind == "text/plain":
-        name = url.rstrip("/").rsplit("/", 1)[-1] or url
-        return add_article(articles_dir, text=text, source_url=url, name_hint=name)
-    clean = clean_article(text, html=True)
-    if not clean.paragraphs and not clean.captions:
-        raise ArticleError(f"{url}: no paragraphs of prose found in the page")
-    title = clean.title or title_from_name(url.rstrip("/").rsplit("/", 1)[-1]) or url
-    return _store(articles_dir, title, clean.captions, clean.paragraphs, FrontMatter(title=title, source=url))
+def add_page(articles_dir: Path, page: FetchedPage) -> LibraryEntry:
+    """Store the article of a fetched web page (HTML, or plain text), citing its final URL; raises
+    `FetchRefused` (nothing written) for a page without article text."""
+    from index.fetching import article_from_page  # aiohttp: only for pages
+
+    clean = article_from_page(page)
+    name = page.url.rstrip("/").rsplit("/", 1)[-1]
+    title = clean.title or title_from_name(name) or page.url
+    return _store(
+        articles_dir, title, clean.captions, clean.paragraphs, FrontMatter(title=title, source=page.url)
+    )
 
 
 def _store(

@@ -3,9 +3,11 @@ prints, and the index following the library."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,9 +169,56 @@ def test_articles_without_an_action_shows_its_usage(capsys: pytest.CaptureFixtur
     assert "usage: run_bot.py articles" in capsys.readouterr().err
 
 
-def test_adding_by_url_before_fetching_exists_says_so(capsys: pytest.CaptureFixture[str]):
-    # index/fetching.py arrives with issue 14's fetching branch; until then the URL branch refuses
-    if importlib.util.find_spec("index.fetching") is not None:
-        pytest.skip("index.fetching is here: test the URL branch against it instead")
+@pytest.fixture
+def news_site() -> Iterator[tuple[str, list[str]]]:
+    """A web server on 127.0.0.1 (in a thread: the command runs its own event loop) serving the news
+    page at /parks; the paths it was asked for."""
+    asked: list[str] = []
 
-    assert "by its URL is not available" in failure(["articles", "add", "https://example.org/a"], capsys)
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = web_pages.NEWS_PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/parks", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_adding_by_url_fetches_the_page_and_cites_it(
+    news_site: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    url, asked = news_site
+    monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")  # the test's server is on this machine
+
+    assert run_bot.main(["articles", "add", url]) == 0
+
+    assert asked == ["/parks"]
+    [added] = [entry for entry in listed(capsys) if entry["id"] == PAGE_ID]
+    assert (added["title"], added["source"]) == (web_pages.TITLE, url)
+
+
+def test_adding_a_url_on_this_machine_is_refused_without_allow_private_urls(
+    news_site: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]
+):
+    url, asked = news_site
+
+    line = failure(["articles", "add", url], capsys)
+
+    assert line.startswith("error: ")
+    assert "127.0.0.1" in line
+    assert asked == []  # refused before connecting
+    assert [entry["id"] for entry in listed(capsys)] == [SHIPPED_ID]

@@ -13,6 +13,7 @@ import pytest
 from index import library
 from index.articles import ArticleError, article_files, load_articles, read_article
 from index.build import build_index, rebuild
+from index.fetching import FetchedPage, FetchRefused
 from index.library import (
     MAX_SLUG_CHARS,
     LibraryError,
@@ -248,14 +249,18 @@ def test_add_file_refuses_what_is_not_an_article_file(tmp_path: Path, articles_d
 
 
 def test_add_page_stores_a_fetched_web_page_citing_its_url(articles_dir: Path):
-    entry = add_page(
-        articles_dir, url=URL, body=web_pages.NEWS_PAGE.encode(), content_type="text/html; charset=utf-8"
-    )
+    page = FetchedPage(URL, URL, "text/html", "utf-8", web_pages.NEWS_PAGE.encode())
+    entry = add_page(articles_dir, page)
 
     stored = read_article(articles_dir / entry.file)
     assert (stored.title, stored.url, stored.paragraphs) == (web_pages.TITLE, URL, web_pages.PARAGRAPHS)
-    with pytest.raises(LibraryError, match="image/png document, not a web page"):
-        add_page(articles_dir, url=URL, body=b"\x89PNG", content_type="image/png")
+
+
+def test_a_page_without_article_text_is_refused_and_nothing_is_written(articles_dir: Path):
+    script = b"<html><body><script>document.write('<p>The news.</p>')</script></body></html>"
+    with pytest.raises(FetchRefused, match="no article text found on the page"):
+        add_page(articles_dir, FetchedPage(URL, URL, "text/html", None, script))
+    assert names(articles_dir) == [SHIPPED_ARTICLE.name]
 
 
 def test_the_list_shows_each_article_with_its_passages_once_indexed(
