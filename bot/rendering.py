@@ -38,6 +38,7 @@ KEY_SENTENCE_CHARS = 400  # a key sentence in the compact list of a "low" answer
 LOW_PASSAGES = 3  # a "low" answer lists this many passages at once
 QUESTION_CHARS = 200
 CITATION_CHARS = 256
+MAX_LINK_CHARS = 500  # a source link longer than this is left out, not cut (a cut link leads nowhere)
 
 ELLIPSIS = "…"
 COLOURS = {
@@ -179,10 +180,21 @@ def passage_markdown(text: str, key_sentence: str, limit: int = PASSAGE_CHARS) -
 def _passage_embed(hit: Hit, *, title: str | None, colour: discord.Colour) -> discord.Embed:
     text = passage_markdown(hit.passage.text, hit.key_sentence) or ELLIPSIS  # Discord refuses empty text
     embed = discord.Embed(title=title, description=text, colour=colour)
-    embed.add_field(
-        name="Source", value=shorten(hit.passage.citation, CITATION_CHARS) or ELLIPSIS, inline=False
-    )
+    citation = shorten(hit.passage.citation, CITATION_CHARS) or ELLIPSIS
+    if link := source_link(hit.passage.url):
+        citation = f"[{citation}]({link})"
+    embed.add_field(name="Source", value=citation, inline=False)
     return embed
+
+
+def source_link(url: str | None) -> str | None:
+    """`url` as a Markdown link target, when it is a web address short enough to show in full."""
+    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_LINK_CHARS:
+        return None
+    if any(ch.isspace() or ch in "<>" for ch in url):
+        return None
+    # percent-encoded: the same address, and nothing Markdown or a mention could read into it
+    return url.replace("(", "%28").replace(")", "%29").replace("@", "%40")
 
 
 def question_title(question: str) -> str | None:
@@ -197,9 +209,12 @@ def compact_embed(answer: Answer, title: str | None) -> discord.Embed:
     embed = discord.Embed(title=title, colour=COLOURS[answer.confidence])
     for number, hit in enumerate(answer.hits[:LOW_PASSAGES], start=1):
         key = hit.key_sentence.strip() or hit.passage.text
+        value = passage_markdown(key, key, KEY_SENTENCE_CHARS) or ELLIPSIS
+        if link := source_link(hit.passage.url):
+            value += f" ([source]({link}))"
         embed.add_field(
             name=shorten(f"{number}. {hit.passage.citation}", MAX_FIELD_NAME) or ELLIPSIS,
-            value=passage_markdown(key, key, KEY_SENTENCE_CHARS) or ELLIPSIS,
+            value=value,
             inline=False,
         )
     return embed
@@ -301,7 +316,7 @@ def about_embed(info: IndexInfo, *, reindexing: bool, bot_name: str) -> discord.
 def no_such_article_text(given: str) -> str:
     """The reply to /ask with an `article` the index doesn't hold."""
     return (
-        f"There is no article called “{shorten(escape(given), 100)}” here; pick one from the list "
+        f"There is no article called “{shorten(given, 100)}” here; pick one from the list "
         "that appears as you type, or leave `article` empty to ask every article."
     )
 
@@ -347,7 +362,7 @@ _LIST_MORE = "\n… and {count} more (`python run_bot.py articles list` shows th
 def article_added_text(title: str, passages: int, seconds: float, stats: BuildStats) -> str:
     """The end of an admin's /article add: what was added, and that it answers now."""
     text = (
-        f"Added “{shorten(escape(title), 300)}”: {passages} passages, answerable now "
+        f"Added “{shorten(title, 300)}”: {passages} passages, answerable now "
         f"(in {seconds:.1f} s; {stats.embedded} new vectors, the other articles' {stats.reused} reused)."
     )
     if stats.warnings:
@@ -386,9 +401,9 @@ def articles_embed(entries: Sequence[LibraryEntry]) -> discord.Embed:
     embed = discord.Embed(title=f"Articles ({len(entries)})", colour=COLOURS["high"])
     lines = []
     for entry in entries:
-        title = shorten(escape(entry.title), 200)
-        if entry.source and entry.source.startswith(("http://", "https://")) and len(entry.source) <= 500:
-            title = f"[{title}]({entry.source.replace(')', '%29')})"
+        title = shorten(entry.title, 200)
+        if link := source_link(entry.source):
+            title = f"[{title}]({link})"
         passages = "not indexed yet" if entry.passages is None else f"{entry.passages} passages"
         lines.append(f"• {title} — {passages}, added {_when(entry.added)}")
     shown: list[str] = []

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from bot import rendering
 from index.answer import Answer, Hit
+from index.build import BuildStats
+from index.library import LibraryEntry
 from index.passages import Passage
 from tests.bot.limits import RAW_MENTION, limit_problems
 
@@ -67,6 +69,7 @@ def hits(draw: st.DrawFn) -> Hit:
         source="a.txt",
         paragraph=draw(st.integers(0, 10_000)),
         kind=draw(st.sampled_from(["body", "caption"])),
+        url=draw(st.none() | text | text.map(lambda path: f"https://example.com/{path}")),
     )
     return Hit(passage=passage, score=0.5, key_sentence=key)
 
@@ -117,3 +120,36 @@ def test_about_fits(titles: list[str], bot_name: str, reindexing: bool) -> None:
 @given(text | long_text)
 def test_reindex_texts_fit(reason: str) -> None:
     assert limit_problems(rendering.reindex_failed_text(reason)) == []
+
+
+entries = st.builds(
+    LibraryEntry,
+    id=text,
+    title=text | long_text,
+    source=st.none() | text | text.map(lambda path: f"https://news.example/{path}"),
+    added=st.sampled_from(["2026-12-04T23:00:00+00:00", "yesterday", ""]),
+    passages=st.none() | st.integers(0, 100_000),
+    file=st.just("a.txt"),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(entries, max_size=2000))
+def test_the_article_list_fits_whatever_the_library_holds(library: list[LibraryEntry]) -> None:
+    embed = rendering.articles_embed(library)
+    assert limit_problems(embeds=[embed]) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(text | long_text, text | long_text, st.integers(0, 10**6), st.floats(0, 1e6))
+def test_article_texts_fit(title: str, reason: str, passages: int, seconds: float) -> None:
+    stats = BuildStats(1, passages, passages, 0, 0, seconds, warnings=(reason,) * 30)
+    for shown in (
+        rendering.article_added_text(title, passages, seconds, stats),
+        rendering.article_add_failed_text(reason),
+        rendering.confirm_removal_text(title),
+        rendering.article_removed_text(title, seconds),
+        rendering.article_remove_failed_text(reason),
+        rendering.no_such_article_text(reason),
+    ):
+        assert limit_problems(shown) == []
