@@ -1,8 +1,10 @@
 """The insights report over a temporary SQLite question log: counts per day and confidence, unanswered
-questions grouped by meaning, the lowest-rated answers, the busiest channels, the JSON shape."""
+questions grouped by meaning, the lowest-rated answers, the busiest channels, the JSON shape and the
+chart."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from insights.chart import questions_per_day_png
 from insights.report import build_report, empty_report, group_questions
 from insights.schema import metadata, questions, votes
 from tests.fakes import FakeEmbedder
@@ -342,3 +345,20 @@ def test_an_empty_report_has_every_day_at_zero():
     assert shape["questions"] == 0
     assert [d["questions"] for d in shape["per_day"]] == [0, 0, 0]
     assert shape["unanswered"] == shape["lowest_rated"] == shape["busiest_channels"] == []
+
+
+# --- the chart --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("asked", [0, 40])
+def test_the_chart_is_a_small_png_of_the_expected_size(log: QuestionLog, asked: int):
+    import matplotlib.image
+
+    for n in range(asked):
+        log.ask(confidence=("high", "low", "none")[n % 3], at=NOW - timedelta(days=n % 5, minutes=n))
+
+    png = questions_per_day_png(report(log, days=30))
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) < 200_000
+    assert matplotlib.image.imread(io.BytesIO(png), format="png").shape[:2] == (320, 800)
