@@ -1,7 +1,7 @@
 """The one entry point: `python run_bot.py [command]`.
 
 Without a command: the Discord bot when DISCORD_TOKEN is set, else a terminal chat. Commands:
-ask, reindex, articles (add, list, remove), eval, fit, bench (and `--help` on each). Settings come
+ask, reindex, articles (add, list, remove), insights, eval, fit, bench (and `--help` on each). Settings come
 from the environment and `.env`.
 """
 
@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import numpy as np
+    from sqlalchemy.engine import Engine
+
     from index.build import BuildStats
     from index.embedding import Embedder
     from index.library import LibraryEntry
@@ -31,6 +36,9 @@ REPO = Path(__file__).resolve().parent
 BENCHMARK_INDEXES = (
     REPO / "var" / "benchmark"
 )  # `eval` and `fit` index each case here, never beside INDEX_DIR
+
+# The question log when DATABASE_URL is not set (insights.database will own this default).
+DEFAULT_DATABASE_URL = f"sqlite:///{REPO / 'var' / 'bot.sqlite3'}"
 
 TERMINAL_BANNER = (
     "Terminal mode (no DISCORD_TOKEN set): type a question about the article, Ctrl-D to quit. "
@@ -266,6 +274,88 @@ def _articles_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_question_log(settings: IndexSettings) -> Engine | None:
+    """The question log's database, None when nothing was recorded yet (no SQLite file, no tables);
+    an unusable DATABASE_URL is one line and exit 2. Reading only: a missing file is not created."""
+    # Until insights.database is merged: this becomes open_database(settings.database_url) + migrate.
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    text = str(
+        getattr(settings, "database_url", None) or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        _fail(
+            "error: DATABASE_URL is not a database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+        )
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(url.database)).exists():
+        return None
+    try:
+        engine = create_engine(url)
+        if inspect(engine).has_table("questions"):
+            return engine
+        engine.dispose()
+        return None
+    except (SQLAlchemyError, ImportError) as error:
+        _fail(_database_error(url.render_as_string(hide_password=True), error))
+
+
+def _database_error(where: str, error: Exception) -> str:
+    """One line for a database that can't be read: where (no password) and the driver's first line."""
+    cause = getattr(error, "orig", None) or error
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return f"error: the question log at {where} can't be read: {reason} (check DATABASE_URL)"
+
+
+def _embed_on_demand(settings: IndexSettings) -> Callable[[Sequence[str]], np.ndarray]:
+    """An embed function that loads the model at its first call: a report with no unanswered
+    questions to group never loads it (nor imports it)."""
+    embedder: list[Embedder] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        if not embedder:
+            from index.startup import load_embedder
+
+            embedder.append(load_embedder(settings))
+        return embedder[0].embed(texts)
+
+    return embed
+
+
+def _insights(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from index.embedding import ModelError
+    from insights.report import build_report, empty_report
+    from insights.summary import report_text
+
+    engine = _open_question_log(args.settings)
+    if engine is None:
+        report = empty_report(days=args.days)
+    else:
+        try:
+            report = build_report(engine, days=args.days, embed=_embed_on_demand(args.settings))
+        except ModelError as error:
+            _fail(f"error: {error}")
+        except SQLAlchemyError as error:
+            _fail(_database_error(engine.url.render_as_string(hide_password=True), error))
+        finally:
+            engine.dispose()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    elif engine is None:
+        print("no questions recorded yet")
+    else:
+        print(report_text(report))
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     if args.path.is_dir():
         return _eval_benchmark(args)
@@ -343,7 +433,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    # A dev command: bench/ is not part of the product and needs requirements-dev.txt (matplotlib).
+    # A dev command: bench/ is not part of the product.
     import json
 
     from bench.report import terminal_table, write_docs
@@ -381,6 +471,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 1 <= value <= 20:
         raise argparse.ArgumentTypeError("must be between 1 and 20")
+    return value
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 3650:
+        raise argparse.ArgumentTypeError("must be between 1 and 3650")
     return value
 
 
@@ -423,6 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
     remove = actions.add_parser("remove", help=about, description=about)
     remove.add_argument("id", help="the article's id: its file name without the suffix")
     remove.set_defaults(parser=remove, handler=_articles_remove)
+
+    about = "what was asked and how the answers were rated: the question log's report (DATABASE_URL)"
+    insights = commands.add_parser("insights", help=about, description=about)
+    insights.add_argument("--days", type=_days, default=7, help="the last N days, today included (default 7)")
+    insights.add_argument("--json", action="store_true", help="one JSON object on stdout (shape: README)")
+    insights.set_defaults(parser=insights, handler=_insights)
 
     about = (
         "retrieval quality: on a JSONL question set (the index of ARTICLES_DIR, the shipped scorer), "

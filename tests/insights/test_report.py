@@ -1,11 +1,12 @@
 """The insights report over a temporary SQLite question log: counts per day and confidence, unanswered
-questions grouped by meaning, the lowest-rated answers, the busiest channels, the JSON shape and the
-chart."""
+questions grouped by meaning, the lowest-rated answers, the busiest channels, the JSON shape, the
+chart, and `run_bot.py insights`."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import count
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+import run_bot
 from insights.chart import questions_per_day_png
 from insights.report import build_report, empty_report, group_questions
 from insights.schema import metadata, questions, votes
@@ -362,3 +364,117 @@ def test_the_chart_is_a_small_png_of_the_expected_size(log: QuestionLog, asked: 
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) < 200_000
     assert matplotlib.image.imread(io.BytesIO(png), format="png").shape[:2] == (320, 800)
+
+
+# --- run_bot.py insights ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
+
+
+@pytest.mark.usefixtures("environment")
+def test_cli_json_prints_one_object_with_the_documented_keys(
+    log: QuestionLog, capsys: pytest.CaptureFixture[str]
+):
+    log.ask("When will the contract expire", "none", at=datetime.now(UTC) - timedelta(minutes=1))
+    log.ask("When does the contract expire?", "none", at=datetime.now(UTC) - timedelta(minutes=2))
+    log.ask(confidence="high", at=datetime.now(UTC) - timedelta(days=3))
+
+    assert run_bot.main(["insights", "--json", "--days", "2"]) == 0
+
+    shape = json.loads(capsys.readouterr().out)
+    assert shape["questions"] == 2
+    assert shape["by_confidence"] == {"high": 0, "low": 0, "none": 2}
+    assert [(g["count"], len(g["examples"])) for g in shape["unanswered"]] == [
+        (2, 1)
+    ]  # the model grouped them
+    assert set(shape) >= {"questions", "by_confidence", "unanswered", "feedback", "lowest_rated"}
+
+
+@pytest.mark.usefixtures("environment")
+def test_cli_text_summarises_and_loads_no_model_without_unanswered_questions(
+    log: QuestionLog, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    def no_model(_settings):
+        raise AssertionError("loaded the model")
+
+    monkeypatch.setattr("index.startup.load_embedder", no_model)
+    answer = log.ask("Who pays for the contract?", "low", at=datetime.now(UTC) - timedelta(minutes=1))
+    log.vote(answer, False, comment="the budget", at=datetime.now(UTC))
+
+    assert run_bot.main(["insights"]) == 0
+
+    out = capsys.readouterr().out
+    assert "1 questions" in out
+    assert re.search(r"maybe answered \(low\) +1 +100\.0%", out)
+    assert "Who pays for the contract?" in out
+    assert "“the budget”" in out
+
+
+def test_cli_without_a_database_says_nothing_was_recorded_and_creates_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    missing = tmp_path / "var" / "bot.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+
+    assert run_bot.main(["insights"]) == 0
+    assert capsys.readouterr().out.strip() == "no questions recorded yet"
+    assert run_bot.main(["insights", "--json", "--days", "3"]) == 0
+    shape = json.loads(capsys.readouterr().out)
+    assert (shape["questions"], len(shape["per_day"])) == (0, 3)
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "DATABASE_URL is not a database URL"),
+        ("nosuchdb://host/x", "Can't load plugin"),
+        ("postgresql+psycopg://reader:hunter2@127.0.0.1:1/log", "reader:***@127.0.0.1:1/log"),
+    ],
+)
+def test_cli_with_an_unusable_database_url_is_one_error_line_and_exit_2(
+    url: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["insights"])
+
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ")
+    assert says in line
+    assert "hunter2" not in line
+
+
+def test_cli_on_a_file_that_is_not_a_database_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    garbage = tmp_path / "bot.sqlite3"
+    garbage.write_bytes(b"not sqlite at all" * 100)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{garbage}")
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["insights"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.startswith("error: the question log at sqlite:///")
+    assert garbage.read_bytes().startswith(b"not sqlite")
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "week"])
+def test_cli_days_outside_1_to_3650_are_refused_by_the_parser(days: str, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["insights", "--days", days])
+
+    assert exited.value.code == 2
+    assert "--days" in capsys.readouterr().err
