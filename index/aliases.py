@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from index.articles import Article
 from index.lexical import STOPWORDS
@@ -72,6 +73,31 @@ class Aliases:
     acronyms: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+
+    # Lookups made once: a build expands every unit of every article, and a library of thousands of
+    # articles has thousands of names (scanning them all per unit made a rebuild take minutes).
+    @cached_property
+    def roles_by_article(self) -> dict[str, dict[str, str]]:
+        """Article (file name) → name → role, in the order `roles` lists them."""
+        found: dict[str, dict[str, str]] = {}
+        for key, role in self.roles.items():
+            article, _, name = key.partition("\t")
+            found.setdefault(article, {})[name] = role
+        return found
+
+    @cached_property
+    def described_surnames(self) -> tuple[dict[str, list[tuple[int, str]]], list[tuple[int, str, str]]]:
+        """The described names by surname, each with its place in `descriptions`: those whose surname
+        is a plain word (a set lookup finds them), and the others (a search must)."""
+        plain: dict[str, list[tuple[int, str]]] = {}
+        other: list[tuple[int, str, str]] = []
+        for place, name in enumerate(self.descriptions):
+            surname = name.split()[-1]
+            if _WORD_RUN.fullmatch(surname):
+                plain.setdefault(surname, []).append((place, name))
+            else:
+                other.append((place, name, surname))
+        return plain, other
 
     @classmethod
     def from_manifest(cls, tables: Mapping[str, Mapping[str, str]]) -> Aliases:
@@ -202,12 +228,7 @@ def role_key(source: str, name: str) -> str:
 
 def _roles_of(aliases: Aliases, source: str | None) -> dict[str, str]:
     """Name → role, for the article `source`."""
-    roles = {}
-    for key, role in aliases.roles.items():
-        article, _, name = key.partition("\t")
-        if article == source:
-            roles[name] = role
-    return roles
+    return aliases.roles_by_article.get(source, {}) if source is not None else {}
 
 
 def learn_aliases(articles: Sequence[Article]) -> Aliases:
@@ -234,13 +255,33 @@ def _mentions(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
+# A run of word characters and hyphens: `_mentions` finds a word made of them only as a whole run.
+_WORD_RUN = re.compile(r"[\w-]+")
+
+
+class _Mentions:
+    """`_mentions` for one text and many words: a word of word characters and hyphens is looked up
+    in the set of the text's runs (what `_mentions` finds, without a search per word)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.runs = set(_WORD_RUN.findall(text))
+
+    def __call__(self, word: str) -> bool:
+        if _WORD_RUN.fullmatch(word):
+            return word in self.runs
+        return _mentions(self.text, word)
+
+
 def expand_acronyms(text: str, acronyms: Mapping[str, str], *, spell_out: bool = True) -> str:
     """Append, once each, the acronyms of phrases `text` spells out, and (with `spell_out`) the
     phrases of acronyms it uses. Word counting (BM25) wants only the first: one term per name."""
     additions: list[str] = []
+    mentions = _Mentions(text)
+    lowered = text.lower()
     for acronym, phrase in acronyms.items():
-        has_acronym = _mentions(text, acronym)
-        has_phrase = phrase.lower() in text.lower()
+        has_acronym = mentions(acronym)
+        has_phrase = phrase.lower() in lowered
         if has_acronym and not has_phrase and spell_out:
             additions.append(phrase)
         elif has_phrase and not has_acronym:
@@ -252,10 +293,15 @@ def _described(text: str, aliases: Aliases, source: str | None) -> list[str]:
     """Who each name `text` mentions (by surname or whole) is, as far as the articles tell (roles:
     as far as the article `source` tells)."""
     roles = _roles_of(aliases, source)
+    mentions = _Mentions(text)
+    plain, other = aliases.described_surnames
+    described = [entry for run in mentions.runs for entry in plain.get(run, ())]
+    described += [(place, name) for place, name, surname in other if _mentions(text, surname)]
+    # in the order of {**descriptions, **roles}: the described names, then the others with a role
+    named = [name for _, name in sorted(described)]
+    named += [name for name in roles if name not in aliases.descriptions and mentions(name.split()[-1])]
     additions = []
-    for name in {**aliases.descriptions, **roles}:
-        if not _mentions(text, name.split()[-1]):
-            continue
+    for name in named:
         description = aliases.descriptions.get(name, name)
         if name in roles:
             description = f"{description}, the {roles[name]}"
@@ -279,9 +325,6 @@ def expand_for_counting(text: str, aliases: Aliases, source: str | None = None) 
     introduces the name, and copying it into every later mention would make them all compete with
     that passage."""
     text = expand_acronyms(text, aliases.acronyms, spell_out=False)
-    roles = [
-        f"the {role}"
-        for name, role in _roles_of(aliases, source).items()
-        if _mentions(text, name.split()[-1])
-    ]
+    mentions = _Mentions(text)
+    roles = [f"the {role}" for name, role in _roles_of(aliases, source).items() if mentions(name.split()[-1])]
     return f"{text} ({'; '.join(roles)})" if roles else text

@@ -188,3 +188,34 @@ def test_alias_kinds_this_version_does_not_use_are_left_out():
     old = {"acronyms": {"ICE": "Immigration and Customs Enforcement"}, "names": {"philly": "Philly"}}
 
     assert Aliases.from_manifest(old) == Aliases(acronyms={"ICE": "Immigration and Customs Enforcement"})
+
+
+@pytest.mark.parametrize(
+    "word", ["Ortiz", "O'Brien", "Smith-Jones", "U.S.", "Jr.", "ICE", "Reyes", "Ann Ortiz"]
+)
+def test_a_name_is_found_by_lookup_exactly_where_a_search_finds_it(word: str):
+    from index.aliases import _Mentions, _mentions
+
+    texts = [
+        "Ortiz, O'Brien and Smith-Jones met U.S. officials.",
+        "Ortiz-Lee and O'Briens and ICEberg and xU.S.x and Jr.x",
+        "Sen. Ann Ortiz Jr. said (ICE) -Reyes- Reyes_2 Reyes's",
+        "",
+    ]
+    for text in texts:
+        assert _Mentions(text)(word) == _mentions(text, word), (text, word)
+
+
+def test_descriptions_are_appended_in_the_order_they_were_learned_whatever_the_text_s_order():
+    names = [f"Name{chr(65 + n)}" for n in range(20)]
+    aliases = Aliases(
+        descriptions={f"Ann {name}": f"official {n} Ann {name}" for n, name in enumerate(names)},
+        roles={role_key("a.txt", "Bo Zed"): "mayor", role_key("b.txt", "Cy Vale"): "chief"},
+    )
+    text = " ".join(reversed(names)) + " Zed Vale."
+
+    expanded = expand_aliases(text, aliases, "a.txt")
+
+    additions = expanded.removeprefix(text + " (").removesuffix(")").split("; ")
+    assert additions == [f"official {n} Ann {name}" for n, name in enumerate(names)] + ["Bo Zed, the mayor"]
+    assert expand_for_counting("Zed and Vale spoke.", aliases, "b.txt") == "Zed and Vale spoke. (the chief)"

@@ -57,3 +57,29 @@ def test_throughput_refuses_repeated_or_too_few_questions():
         throughput(None, ["same question"] * 64, levels=(1, 8, 64), repeats=1)
     with pytest.raises(ValueError, match="64 or more"):
         throughput(None, [f"question {number}" for number in range(49)], levels=(1, 8, 64), repeats=1)
+
+
+def test_the_library_bench_page_is_read_back_as_its_paragraphs_and_stand_ins_look_like_the_model(
+    tmp_path: Path,
+):
+    from bench.library import SOURCE, StandIn, web_page
+    from index.articles import read_article
+    from tests.fakes import FakeEmbedder
+
+    page = tmp_path / "page.html"
+    page.write_text(web_page(SOURCE, 30))
+
+    read = read_article(page)
+    assert read.paragraphs == read_article(SOURCE).paragraphs[:30]
+    assert read.title == read_article(SOURCE).title
+    model = FakeEmbedder(dimension=8)
+    stand_in = StandIn(model)
+    vectors = stand_in.embed(["a b", "c d", "a b"])
+    assert (stand_in.identity, stand_in.dimension, stand_in.max_tokens) == (
+        model.identity,
+        8,
+        model.max_tokens,
+    )
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    assert np.array_equal(vectors[0], vectors[2])
+    assert not np.allclose(vectors[0], vectors[1])
