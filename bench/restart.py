@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import median, seconds
-from index.aliases import learn_aliases
+from index.aliases import learn_library_aliases
 from index.articles import article_passages, load_articles
 from index.build import lexical_index, model_text, plan_units, rebuild
 from index.embedding import Embedder
@@ -103,7 +103,7 @@ def build_steps(settings: IndexSettings, embedder: Embedder) -> tuple[dict[str, 
     ]
     steps["passages (token counts)"] = time.perf_counter() - started
     started = time.perf_counter()
-    aliases = learn_aliases(articles.articles)
+    aliases = learn_library_aliases(articles.articles)
     steps["aliases"] = time.perf_counter() - started
     started = time.perf_counter()
     planned = plan_units(passages)

@@ -251,6 +251,54 @@ def learn_aliases(articles: Sequence[Article]) -> Aliases:
     )
 
 
+@dataclass(frozen=True)
+class LibraryAliases:
+    """Each article's own aliases: learned from that article alone and applied to it alone, so
+    adding an article never changes how another one reads (nor re-embeds it), and one article's
+    "ICE" can't spell out another's."""
+
+    by_article: dict[str, Aliases] = field(default_factory=dict)
+    shared: Aliases = field(default_factory=Aliases)  # an index saved before aliases were per article
+
+    def of(self, source: str | None) -> Aliases:
+        """The aliases of the article `source`."""
+        return self.by_article.get(source, self.shared) if source is not None else self.shared
+
+    def to_manifest(self) -> dict[str, dict[str, str]]:
+        """The tables a manifest records: every key is `role_key(article, name)`."""
+        tables: dict[str, dict[str, str]] = {"acronyms": {}, "descriptions": {}, "roles": {}}
+        for source, aliases in self.by_article.items():
+            for kind in ("acronyms", "descriptions"):
+                for name, value in getattr(aliases, kind).items():
+                    tables[kind][role_key(source, name)] = value
+            tables["roles"].update(aliases.roles)  # keyed by article already
+        return tables
+
+    @classmethod
+    def from_manifest(cls, tables: Mapping[str, Mapping[str, str]]) -> LibraryAliases:
+        """The aliases a manifest recorded. An older index's acronyms and descriptions, keyed by
+        name alone, were learned from every article together: they go on serving every article."""
+        global_kinds = [
+            kind
+            for kind in ("acronyms", "descriptions")
+            if any("\t" not in key for key in tables.get(kind, {}))
+        ]
+        if global_kinds:
+            return cls(shared=Aliases.from_manifest(tables))
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for kind in ("acronyms", "descriptions", "roles"):
+            for key, value in tables.get(kind, {}).items():
+                source, _, name = key.partition("\t")
+                table = found.setdefault(source, {"acronyms": {}, "descriptions": {}, "roles": {}})[kind]
+                table[key if kind == "roles" else name] = value
+        return cls(by_article={source: Aliases(**kinds) for source, kinds in found.items()})
+
+
+def learn_library_aliases(articles: Sequence[Article]) -> LibraryAliases:
+    """Each article's aliases, learned from it alone (`learn_aliases`)."""
+    return LibraryAliases(by_article={article.source: learn_aliases([article]) for article in articles})
+
+
 def _mentions(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 

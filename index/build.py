@@ -9,13 +9,13 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from index.aliases import Aliases, expand_aliases, expand_for_counting, learn_aliases
+from index.aliases import Aliases, LibraryAliases, expand_aliases, expand_for_counting, learn_library_aliases
 from index.articles import Article, ArticleSet, article_passages, load_articles
 from index.embedding import Embedder
 from index.lexical import Bm25
@@ -84,15 +84,21 @@ def plan_units(passages: list[Passage]) -> list[tuple[int, str, UnitKind]]:
     return units
 
 
-def lexical_index(passages: Sequence[Passage], aliases: Aliases) -> Bm25:
+def lexical_index(passages: Sequence[Passage], aliases: LibraryAliases) -> Bm25:
     """BM25 over the passages as word counting should see them (see
     index.aliases.expand_for_counting)."""
-    return Bm25([expand_for_counting(passage.text, aliases, passage.source) for passage in passages])
+    return Bm25(
+        [
+            expand_for_counting(passage.text, aliases.of(passage.source), passage.source)
+            for passage in passages
+        ]
+    )
 
 
-def model_text(text: str, passage: Passage, aliases: Aliases) -> str:
-    """What the model reads for a unit: its words with aliases spelled out (see index.aliases)."""
-    return expand_aliases(text, aliases, passage.source)
+def model_text(text: str, passage: Passage, aliases: LibraryAliases) -> str:
+    """What the model reads for a unit: its words with its article's aliases spelled out (see
+    index.aliases)."""
+    return expand_aliases(text, aliases.of(passage.source), passage.source)
 
 
 _RESIZE_ATTEMPTS = 4
@@ -122,11 +128,11 @@ def build_index(
 ) -> tuple[IndexData, BuildStats]:
     """Embed `articles` into a new `IndexData`, re-embedding only text `previous` didn't have."""
     started = time.perf_counter()
-    aliases = learn_aliases(articles.articles)
+    aliases = learn_library_aliases(articles.articles)
     passages: list[Passage] = []
     counts: list[int] = []
     for article in articles.articles:
-        own = sized_passages(article, aliases, embedder)
+        own = sized_passages(article, aliases.of(article.source), embedder)
         passages.extend(own)
         counts.append(len(own))
     if not passages:
@@ -153,7 +159,7 @@ def build_index(
             manifest_entry(article, count) for article, count in zip(articles.articles, counts, strict=True)
         ),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        aliases=asdict(aliases),
+        aliases=aliases.to_manifest(),
     )
     units = Units.of(
         Unit(passage=number, text=text, key=key, kind=kind)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from index.aliases import Aliases
+from index.aliases import LibraryAliases
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.candidates import PER_SIGNAL, gather
@@ -102,7 +102,7 @@ class SearchIndex:
         self.vectors = data.vectors
         self.faiss = data.search_index if data.search_index is not None else build_vector_index(data.vectors)
         self.owners = data.units.passage
-        self._aliases = Aliases.from_manifest(data.manifest.aliases)
+        self._aliases = LibraryAliases.from_manifest(data.manifest.aliases)
         self._bm25 = data.lexical if data.lexical is not None else lexical_index(data.passages, self._aliases)
         # Per passage, the rows of its units in order (the passage's own vector first).
         # Passage p's rows: _unit_rows[_first[p] : _first[p + 1]].

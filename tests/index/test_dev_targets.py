@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.aliases import Aliases
+from index.aliases import LibraryAliases
 from index.build import model_text
 from index.embedding import Embedder
 from index.evaluation import load_questions, score
@@ -74,7 +74,7 @@ def test_the_shipped_article_passages_fit_the_model_window(
     real_retriever: Retriever, real_embedder: Embedder
 ):
     data = real_retriever.data
-    aliases = Aliases.from_manifest(data.manifest.aliases)
+    aliases = LibraryAliases.from_manifest(data.manifest.aliases)
     # what the model reads of each passage: its text with aliases spelled out
     counts = [real_embedder.count_tokens(model_text(p.text, p, aliases)) for p in data.passages]
 

@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from index.aliases import Aliases
+from index.aliases import LibraryAliases
 from index.build import lexical_index
 from index.lexical import Bm25, tokenize
 from index.retriever import Retriever, SearchIndex
@@ -106,7 +106,7 @@ def test_the_saved_bm25_is_loaded_and_ranks_as_a_rebuilt_one(retriever: Retrieve
     assert loaded.lexical is not None
     assert (settings.index_dir / "lexical-terms.npy").is_file()
     assert (settings.index_dir / "lexical-postings.npy").is_file()
-    rebuilt = lexical_index(loaded.passages, Aliases.from_manifest(loaded.manifest.aliases))
+    rebuilt = lexical_index(loaded.passages, LibraryAliases.from_manifest(loaded.manifest.aliases))
     for query in QUERIES:
         assert np.array_equal(loaded.lexical.scores(query), rebuilt.scores(query))
 
