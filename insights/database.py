@@ -4,6 +4,7 @@ Alembic (insights/migrations) and refuses one made by a newer version of the bot
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -44,17 +45,17 @@ def open_database(url: str) -> Engine:
     keys, its folder created. PostgreSQL: connections checked before use, a short connect timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise DatabaseError(
-                    f"could not open the question log at {shown(parsed)}: {error.strerror}: {error.filename}"
-                ) from None
+        with contextlib.suppress(OSError):  # `migrate` tries again and says why it can't
+            _make_folder(parsed)
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_SECONDS})
+
+
+def _make_folder(url: URL) -> None:
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
@@ -77,18 +78,24 @@ def migrate(engine: Engine) -> None:
     """Brings the database to this code's schema (creating the tables the first time); raises
     `NewerSchemaError` for a database a newer bot made, `DatabaseError` when it can't be reached."""
     config = alembic_config()
+    where = shown(engine.url)
     try:
+        if engine.dialect.name == "sqlite":
+            _make_folder(engine.url)
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             _refuse_newer(connection, config, engine)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    except OSError as error:
+        raise DatabaseError(
+            f"could not open the question log at {where}: {error.strerror}: {error.filename}"
+        ) from None
     except SQLAlchemyError as error:
-        where = shown(engine.url)
         raise DatabaseError(f"could not open the question log at {where}: {reason(error)}") from None
     except CommandError as error:  # a revision this code doesn't know appeared meanwhile
-        raise NewerSchemaError(f"the question log at {shown(engine.url)}: {error}") from None
+        raise NewerSchemaError(f"the question log at {where}: {error}") from None
 
 
 def _refuse_newer(connection: object, config: Config, engine: Engine) -> None:
