@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint format bench reindex eval fit clean
+.PHONY: run test test-fast lint format bench reindex eval fit clean postgres
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime  ## the product: Discord bot with DISCORD_TOKEN, terminal chat without
 	$(PY) run_bot.py
 
-test: $(VENV)/.dev lint  ## lint, then every test (fast, real-model and end-to-end)
+test: $(VENV)/.dev lint postgres  ## lint, then every test (fast, real-model and end-to-end)
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.dev  ## only the tests that need neither the model nor the stand-in
+test-fast: $(VENV)/.dev postgres  ## only the tests that need neither the model nor the stand-in
 	$(PY) -m pytest -m "not slow and not e2e"
 
 lint: $(VENV)/.dev
@@ -44,6 +44,15 @@ fit: $(VENV)/.dev  ## re-fit index/scorer.json on the benchmark (scikit-learn)
 
 bench: $(VENV)/.dev
 	$(PY) run_bot.py bench
+
+# The question log's tests start a PostgreSQL server of their own (tests/insights/conftest.py); this
+# installs Debian's when it is missing (as root, or through sudo).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing PostgreSQL's server for the question log's tests (apt-get)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

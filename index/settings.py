@@ -13,12 +13,15 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # The project's folder: the defaults live under it, whatever the working directory.
 PROJECT = Path(__file__).resolve().parent.parent
@@ -29,6 +32,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 Backend = Literal["onnx", "onnx-int8", "torch"]
 BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8", "torch")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# DATABASE_URL's drivers: SQLite (the standard library's) and PostgreSQL through psycopg 3, the two
+# the question log is tested against (SQLAlchemy's "postgresql" means psycopg 3 since 2.1).
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT / 'var' / 'bot.sqlite3'}"
+MAX_QUESTION_LOG_DAYS = 3650
+MIN_SECRET_CHARS = 16
 FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -36,9 +45,10 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and what to fix."""
 
 
-def setting(name: str, default: Any = PydanticUndefined) -> Any:
-    """A field read from the environment variable `name`; in code it is given by its own name."""
-    return Field(default, validation_alias=AliasChoices(name))
+def setting(name: str, default: Any = PydanticUndefined, **field: Any) -> Any:
+    """A field read from the environment variable `name`; in code it is given by its own name.
+    `field` goes to pydantic's `Field` (e.g. `repr=False`)."""
+    return Field(default, validation_alias=AliasChoices(name), **field)
 
 
 class Settings(BaseSettings):
@@ -129,6 +139,14 @@ class IndexSettings(Settings):
     # tests and intranets only, since a link could then reach this machine's own services.
     allow_private_urls: bool = setting("ALLOW_PRIVATE_URLS", False)
 
+    # --- the question log (insights/): what is asked through Discord and how answers are rated.
+    # Here rather than in BotSettings because `run_bot.py insights` reads the same database.
+    # repr=False: the URL may carry a password.
+    database_url: str = setting("DATABASE_URL", DEFAULT_DATABASE_URL, repr=False)
+    question_log_days: int = setting("QUESTION_LOG_DAYS", 90, ge=0, le=MAX_QUESTION_LOG_DAYS)  # 0: off
+    # the HMAC key of user ids; None: a random key kept in var/question-log.key (insights/identity.py)
+    question_log_secret: SecretStr | None = setting("QUESTION_LOG_SECRET", None)
+
     @field_validator("embedding_backend", mode="before")
     @classmethod
     def _backend(cls, raw: object) -> object:
@@ -158,3 +176,61 @@ class IndexSettings(Settings):
                 raise ValueError(f"{raw[:40]!r} is not true or false (true/false, yes/no, 1/0)")
             return value
         return raw
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, raw: object) -> object:
+        # the default needs no check (and no SQLAlchemy import)
+        return database_url(raw) if isinstance(raw, str) and raw != DEFAULT_DATABASE_URL else raw
+
+    @field_validator("question_log_days", mode="before")
+    @classmethod
+    def _question_log_days(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if not text.isascii() or not text.isdigit() or int(text) > MAX_QUESTION_LOG_DAYS:
+                raise ValueError(
+                    f"{raw[:40]!r} must be a whole number of days from 0 (record nothing) "
+                    f"to {MAX_QUESTION_LOG_DAYS}"
+                )
+            return int(text)
+        return raw
+
+    @field_validator("question_log_secret", mode="before")
+    @classmethod
+    def _question_log_secret(cls, raw: object) -> object:
+        text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if isinstance(text, str) and len(text.strip()) < MIN_SECRET_CHARS:
+            # never quoted: it is a secret
+            raise ValueError(f"too short; use at least {MIN_SECRET_CHARS} random characters")
+        return raw
+
+
+def database_url(raw: str) -> str:
+    """DATABASE_URL, checked: a SQLite file (a relative path is under the project folder, whatever the
+    working directory) or a PostgreSQL server. Errors never show a password."""
+    # imported here: SQLAlchemy takes 0.1 s to import, which commands that never record don't pay
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw.strip())
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            "not a database URL; use sqlite:///path/to/file.sqlite3 or "
+            "postgresql+psycopg://user:password@host/database"
+        ) from None
+    shown = url.render_as_string(hide_password=True)[:80]
+    if url.drivername not in DATABASE_DRIVERS:
+        raise ValueError(f"{shown!r} is neither sqlite:/// nor postgresql+psycopg:// (the two supported)")
+    if url.get_backend_name() == "sqlite":
+        url = _sqlite_file(url, shown)
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_file(url: URL, shown: str) -> URL:
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise ValueError(f"{shown!r} names no file; use sqlite:///path/to/file.sqlite3")
+    path = Path(database).expanduser()
+    return url.set(database=str(path if path.is_absolute() else PROJECT / path))
