@@ -38,7 +38,6 @@ BENCHMARK_INDEXES = (
 )  # `eval` and `fit` index each case here, never beside INDEX_DIR
 
 # The question log when DATABASE_URL is not set (insights.database will own this default).
-DEFAULT_DATABASE_URL = f"sqlite:///{REPO / 'var' / 'bot.sqlite3'}"
 
 TERMINAL_BANNER = (
     "Terminal mode (no DISCORD_TOKEN set): type a question about the article, Ctrl-D to quit. "
@@ -277,20 +276,12 @@ def _articles_remove(args: argparse.Namespace) -> int:
 def _open_question_log(settings: IndexSettings) -> Engine | None:
     """The question log's database, None when nothing was recorded yet (no SQLite file, no tables);
     an unusable DATABASE_URL is one line and exit 2. Reading only: a missing file is not created."""
-    # Until insights.database is merged: this becomes open_database(settings.database_url) + migrate.
+    # Not insights.database.open_database + migrate: a report only reads, and creates nothing.
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
-    text = str(
-        getattr(settings, "database_url", None) or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    )
-    try:
-        url = make_url(text)
-    except ArgumentError:
-        _fail(
-            "error: DATABASE_URL is not a database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
-        )
+    url = make_url(settings.database_url)  # checked by the settings
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if on_disk and not Path(str(url.database)).exists():
         return None
@@ -336,6 +327,8 @@ def _insights(args: argparse.Namespace) -> int:
     from insights.summary import report_text
 
     engine = _open_question_log(args.settings)
+    if args.forget is not None:
+        return _forget(args.settings, engine, args.forget)
     if engine is None:
         report = empty_report(days=args.days)
     else:
@@ -353,6 +346,28 @@ def _insights(args: argparse.Namespace) -> int:
         print("no questions recorded yet")
     else:
         print(report_text(report))
+    return 0
+
+
+def _forget(settings: IndexSettings, engine: Engine | None, user_id: int) -> int:
+    """Delete one person's questions and votes (found by the hash of their Discord id)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from insights.identity import KeyFileError, load_key
+    from insights.retention import forget_user
+
+    if engine is None:
+        print("forgot 0 rows (no questions recorded yet)")
+        return 0
+    try:
+        deleted = forget_user(engine, load_key(settings), user_id)
+    except KeyFileError as error:
+        _fail(f"error: {error}")
+    except SQLAlchemyError as error:
+        _fail(_database_error(engine.url.render_as_string(hide_password=True), error))
+    finally:
+        engine.dispose()
+    print(f"forgot {deleted} rows (questions and votes) of user {user_id}")
     return 0
 
 
@@ -464,6 +479,14 @@ def _folds(text: str) -> int:
     return value
 
 
+def _discord_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**64:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Discord user id (a number like 123456789012345678)"
+        )
+    return int(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -528,6 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     insights = commands.add_parser("insights", help=about, description=about)
     insights.add_argument("--days", type=_days, default=7, help="the last N days, today included (default 7)")
     insights.add_argument("--json", action="store_true", help="one JSON object on stdout (shape: README)")
+    insights.add_argument(
+        "--forget",
+        type=_discord_id,
+        metavar="USER_ID",
+        help="delete everything recorded of this Discord user (docs/privacy.md) instead of reporting",
+    )
     insights.set_defaults(parser=insights, handler=_insights)
 
     about = (

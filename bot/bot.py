@@ -21,6 +21,7 @@ from bot.tree import ArticleTree
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
+    from insights.recording import QuestionLog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class ArticleBot(commands.Bot):
         *,
         guild_ready_timeout: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        question_log: QuestionLog | None = None,
     ) -> None:
         # The bot has no voice features; don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = False
@@ -69,6 +71,7 @@ class ArticleBot(commands.Bot):
         self.retriever = AsyncRetriever(retriever)
         self.clock = clock
         self.cooldown = Cooldown(settings.ask_cooldown_seconds, clock=clock)
+        self.question_log = question_log  # None: nothing is recorded (QUESTION_LOG_DAYS=0)
 
     async def login(self, token: str) -> None:
         """Point discord.py at the configured API and gateway, then log in."""
@@ -76,8 +79,11 @@ class ArticleBot(commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        """Load the extensions (a broken one is logged, not fatal) and sync commands to the guilds
-        in DISCORD_GUILD_IDS, where they appear at once; global sync is the owner's `sync`."""
+        """Start the question log, load the extensions (a broken one is logged, not fatal) and sync
+        commands to the guilds in DISCORD_GUILD_IDS, where they appear at once; global sync is the
+        owner's `sync`."""
+        if self.question_log is not None:
+            await self.question_log.start()
         for extension in EXTENSIONS:
             if extension in self.extensions:  # a login tried again after a network error
                 continue
@@ -154,6 +160,8 @@ class ArticleBot(commands.Bot):
         if self.retriever.reindexing:
             log.info("a reindex is running; the process exits when it has finished")
         await self.retriever.close()
+        if self.question_log is not None:
+            await self.question_log.close()  # what is queued is written first
         await super().close()
 
 
@@ -163,7 +171,10 @@ def build_bot(
     *,
     guild_ready_timeout: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
+    question_log: QuestionLog | None = None,
 ) -> ArticleBot:
     """The bot, ready for `await bot.start(settings.token)` (the end-to-end tests use a small
-    `guild_ready_timeout`)."""
-    return ArticleBot(settings, retriever, guild_ready_timeout=guild_ready_timeout, clock=clock)
+    `guild_ready_timeout`); it records questions and votes in `question_log` when given."""
+    return ArticleBot(
+        settings, retriever, guild_ready_timeout=guild_ready_timeout, clock=clock, question_log=question_log
+    )

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -350,6 +350,13 @@ def reindex_failed_text(reason: str) -> str:
     return shorten(f"Reindex failed: {reason}\nThe current index keeps answering.", MAX_CONTENT)
 
 
+# -- feedback ---------------------------------------------------------------------------------------
+
+THANKS_HELPFUL = "Thanks — noted as helpful. (Pressing “Not helpful” instead changes your vote.)"
+THANKS_NOT_HELPFUL = "Thanks — noted as not helpful. The bot's admins see what readers were looking for."
+FEEDBACK_OFF = "Feedback isn't being recorded on this bot."
+
+
 # -- /article ----------------------------------------------------------------------------------------
 
 ADD_WHICH = "Give the article as a `file` or as a `url` (one of them)."
@@ -415,3 +422,65 @@ def articles_embed(entries: Sequence[LibraryEntry]) -> discord.Embed:
         shown.append(line)
     embed.description = "\n".join(shown) or "No articles yet; an admin can add one with `/article add`."
     return embed
+
+
+# -- /insights ---------------------------------------------------------------------------------------
+
+INSIGHTS_OFF = "The question log is off on this bot (QUESTION_LOG_DAYS=0), so there is nothing to report."
+
+
+def insights_embed(report: Any) -> discord.Embed:
+    """/insights: totals and shares, what the articles couldn't answer (grouped by meaning), the
+    lowest-rated answers and the busiest channels; the chart is attached under it."""
+    data = report.to_json()
+    total = int(data.get("questions", 0))
+    embed = discord.Embed(title=f"Insights: the last {data.get('days', '?')} days", colour=COLOURS["high"])
+    shares = data.get("by_confidence", {})
+    feedback = data.get("feedback", {})
+
+    def share(kind: str) -> str:
+        count = int(shares.get(kind, 0))
+        return f"{count} ({count / total:.0%})" if total else "0"
+
+    embed.description = (
+        f"**{total}** questions — high {share('high')}, low {share('low')}, not covered {share('none')}. "
+        f"Feedback: 👍 {feedback.get('helpful', 0)}, 👎 {feedback.get('not_helpful', 0)}."
+    )
+    unanswered = [
+        f"• {shorten(group.get('question', ''), 150)} — ×{group.get('count', 0)}"
+        for group in data.get("unanswered", [])[:10]
+    ]
+    embed.add_field(
+        name="What readers asked that the articles don't cover",
+        value=shorten_lines(unanswered) or "Nothing: every question found an answer.",
+        inline=False,
+    )
+    rated = []
+    for item in data.get("lowest_rated", [])[:5]:
+        where = item.get("passage") or {}
+        cited = (
+            f" ({shorten(str(where.get('article', '')), 60)} ¶{where.get('paragraph', '?')})" if where else ""
+        )
+        rated.append(
+            f"• {shorten(str(item.get('question', '')), 120)}{cited} — "
+            f"👎 {item.get('not_helpful', 0)} 👍 {item.get('helpful', 0)}"
+        )
+    embed.add_field(name="Lowest-rated answers", value=shorten_lines(rated) or "No 👎 yet.", inline=False)
+    channels = [
+        f"• <#{int(c['channel_id'])}> — {c.get('questions', 0)}"
+        if c.get("channel_id") and c.get("guild_id")
+        else f"• direct messages — {c.get('questions', 0)}"
+        for c in data.get("busiest_channels", [])[:5]
+    ]
+    embed.add_field(name="Busiest channels", value=shorten_lines(channels) or "None yet.", inline=False)
+    return embed
+
+
+def shorten_lines(lines: Sequence[str], limit: int = MAX_FIELD_VALUE) -> str:
+    """As many whole lines as fit in `limit` characters."""
+    shown: list[str] = []
+    for line in lines:
+        if len("\n".join([*shown, line])) > limit:
+            break
+        shown.append(line)
+    return "\n".join(shown)

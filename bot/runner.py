@@ -15,6 +15,7 @@ import random
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -26,6 +27,9 @@ from index.articles import ArticleError
 from index.embedding import ModelError
 from index.startup import open_retriever
 from index.store import IndexDirRefused
+
+if TYPE_CHECKING:
+    from index.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,21 @@ def run(env: Mapping[str, str] | None = None) -> int:
         where = f": {error.filename}" if error.filename else ""
         check = "check INDEX_DIR, MODEL_CACHE_DIR and ARTICLES_DIR"
         return _fail(f"error: {error.strerror or error}{where} ({check})")
-    return asyncio.run(serve(build_bot(settings, retriever), settings.token.get_secret_value()))
+    return asyncio.run(_serve_with_log(settings, retriever))
+
+
+async def _serve_with_log(settings: BotSettings, retriever: Retriever) -> int:
+    """Open the question log (QUESTION_LOG_DAYS, DATABASE_URL) on the bot's event loop, then serve."""
+    from insights.database import NewerSchemaError
+    from insights.identity import KeyFileError
+    from insights.recording import open_question_log
+
+    try:
+        question_log = await open_question_log(settings)
+    except (NewerSchemaError, KeyFileError) as error:
+        return _fail(f"error: {error}")
+    bot = build_bot(settings, retriever, question_log=question_log)
+    return await serve(bot, settings.token.get_secret_value())
 
 
 async def serve(bot: ArticleBot, token: str, *, backoff: Sequence[float] = LOGIN_BACKOFF) -> int:

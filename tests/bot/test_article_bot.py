@@ -74,7 +74,7 @@ async def test_setup_hook_loads_extensions_and_syncs_to_guilds(
     assert synced == [2]
     assert "could not sync commands to guild 1" in caplog.text
     names = {command.name for command in bot.tree.get_commands(guild=discord.Object(2))}
-    assert names == {"ask", "about", "reindex", "article", "Ask the article"}
+    assert names == {"ask", "about", "reindex", "insights", "article", "Ask the article"}
 
 
 async def test_a_broken_extension_is_logged_not_fatal(

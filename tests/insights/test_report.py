@@ -434,8 +434,8 @@ def test_cli_without_a_database_says_nothing_was_recorded_and_creates_no_file(
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("not a url", "DATABASE_URL is not a database URL"),
-        ("nosuchdb://host/x", "Can't load plugin"),
+        ("not a url", "DATABASE_URL: not a database URL"),
+        ("nosuchdb://host/x", "DATABASE_URL: 'nosuchdb://host/x' is neither sqlite"),
         ("postgresql+psycopg://reader:hunter2@127.0.0.1:1/log", "reader:***@127.0.0.1:1/log"),
     ],
 )
@@ -478,3 +478,55 @@ def test_cli_days_outside_1_to_3650_are_refused_by_the_parser(days: str, capsys:
 
     assert exited.value.code == 2
     assert "--days" in capsys.readouterr().err
+
+
+def test_cli_forget_deletes_one_persons_questions_and_votes_and_keeps_the_others(
+    database: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from insights.identity import user_hash
+
+    secret = "a secret of at least sixteen characters"
+    monkeypatch.setenv("QUESTION_LOG_SECRET", secret)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+    engine = create_engine(f"sqlite:///{database}")
+    theirs, others = user_hash(42, secret.encode()), user_hash(7, secret.encode())
+    with engine.begin() as connection:
+        for number, who in enumerate([theirs, others, theirs]):
+            connection.execute(
+                questions.insert(),
+                [
+                    {
+                        "answer_id": f"{number:016x}",
+                        "asked_at": NOW,
+                        "guild_id": 1,
+                        "channel_id": 10,
+                        "user_hash": who,
+                        "via": "slash",
+                        "question": "q?",
+                        "confidence": "high",
+                        "passages": [],
+                        "latency_ms": 1.0,
+                    }
+                ],
+            )
+        connection.execute(
+            votes.insert(),
+            [
+                {
+                    "answer_id": f"{1:016x}",
+                    "user_hash": theirs,
+                    "helpful": False,
+                    "comment": None,
+                    "voted_at": NOW,
+                }
+            ],
+        )
+
+    assert run_bot.main(["insights", "--forget", "42"]) == 0
+
+    assert capsys.readouterr().out == "forgot 3 rows (questions and votes) of user 42\n"
+    with engine.connect() as connection:
+        assert [row.user_hash for row in connection.execute(questions.select())] == [others]
+        assert list(connection.execute(votes.select())) == []
+    engine.dispose()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, cast
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import discord
 from discord import app_commands
@@ -19,11 +21,13 @@ from discord.ext import commands
 from bot import rendering
 from bot.article_choice import MAX_CHOICE_CHARS, article_choices, chosen_article
 from bot.async_retriever import Busy
+from bot.exts.qa._feedback import Feedback
 from bot.exts.qa._more import AnswerShelf, MorePassages
 from bot.permissions import may_answer_in
 from bot.questions import addresses_bot, question_from, wants_help
 from bot.tree import AskingTooFast, send_private
 from index.retriever import MAX_QUESTION_CHARS, UnknownArticle
+from insights.recording import QuestionRecord, new_answer_id
 
 if TYPE_CHECKING:
     from bot.bot import ArticleBot
@@ -45,6 +49,14 @@ def within_cooldown(interaction: discord.Interaction) -> bool:
     return True
 
 
+class AskedBy(NamedTuple):
+    """Where a question came from, as the question log keeps it (the user id is hashed there)."""
+
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+
+
 def _own_role_id(guild: discord.Guild | None) -> int | None:
     role = guild.self_role if guild is not None else None
     return role.id if role is not None else None
@@ -60,38 +72,80 @@ class QA(commands.Cog):
         self.ask_menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_about_message)
 
     async def cog_load(self) -> None:
-        """Register the message command and the "More passages" button (cogs can't declare those)."""
+        """Register the message command and the buttons under answers (cogs can't declare those)."""
         self.bot.tree.add_command(self.ask_menu)
-        self.bot.add_dynamic_items(MorePassages)
+        self.bot.add_dynamic_items(MorePassages, Feedback)
 
     async def cog_unload(self) -> None:
         """Undo `cog_load`."""
         self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
-        self.bot.remove_dynamic_items(MorePassages)
+        self.bot.remove_dynamic_items(MorePassages, Feedback)
 
-    def reply_for(self, answer: Answer) -> dict[str, Any]:
-        """The embed, and the "More passages" button when there are more, for a reply."""
+    def reply_for(self, answer: Answer, answer_id: str | None = None) -> dict[str, Any]:
+        """The embed, the "More passages" button when there are more, and the feedback buttons when
+        the answer was recorded (`answer_id`), for a reply."""
         reply: dict[str, Any] = {"embed": rendering.answer_embed(answer)}
+        view = discord.ui.View(timeout=None)
         if not rendering.shows_every_passage(answer):
-            view = discord.ui.View(timeout=None)
             view.add_item(MorePassages(self.shelf.put(answer)))
+        if answer_id is not None:
+            view.add_item(Feedback(answer_id, helpful=True))
+            view.add_item(Feedback(answer_id, helpful=False))
+        if view.children:
             reply["view"] = view
         return reply
 
+    def record(self, answer: Answer, *, via: str, asker: AskedBy, took: float) -> str | None:
+        """Queue `answer` in the question log (never waits); its id, for the feedback buttons, or
+        None when nothing is recorded (the log is off, or the question was empty)."""
+        recorder = self.bot.question_log
+        if recorder is None or not answer.question:
+            return None
+        answer_id = new_answer_id()
+        recorder.record_question(
+            QuestionRecord(
+                answer_id=answer_id,
+                asked_at=datetime.now(UTC),
+                guild_id=asker.guild_id,
+                channel_id=asker.channel_id,
+                user_id=asker.user_id,
+                via=via,
+                question=answer.question,
+                confidence=answer.confidence,
+                passages=[(hit.passage.source, hit.passage.paragraph) for hit in answer.hits],
+                latency_ms=took * 1000,
+            )
+        )
+        return answer_id
+
     async def answer_interaction(
-        self, interaction: discord.Interaction, question: str, *, ephemeral: bool, article: str | None = None
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        *,
+        ephemeral: bool,
+        via: str,
+        article: str | None = None,
     ) -> None:
         """Answer directly if the answer is quick, else defer and fill the reply in when ready; from
         the article `article` (its source) alone when given."""
+        started = time.perf_counter()
+        asker = AskedBy(interaction.guild_id, interaction.channel_id, interaction.user.id)
         work = asyncio.ensure_future(self.bot.retriever.ask(question, article))
         done, _ = await asyncio.wait({work}, timeout=self.direct_reply_seconds)
         none = discord.AllowedMentions.none()
         if work in done:
-            reply = self.reply_for(work.result())
+            answer = work.result()
+            reply = self.reply_for(
+                answer, self.record(answer, via=via, asker=asker, took=time.perf_counter() - started)
+            )
             await interaction.response.send_message(**reply, ephemeral=ephemeral, allowed_mentions=none)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        reply = self.reply_for(await work)
+        answer = await work
+        reply = self.reply_for(
+            answer, self.record(answer, via=via, asker=asker, took=time.perf_counter() - started)
+        )
         await interaction.edit_original_response(**reply, allowed_mentions=none)
 
     @app_commands.command(name="ask", description="Ask a question about the article; the answer quotes it")
@@ -117,7 +171,9 @@ class QA(commands.Cog):
                 return
             source = chosen.source
         try:
-            await self.answer_interaction(interaction, question, ephemeral=private, article=source)
+            await self.answer_interaction(
+                interaction, question, ephemeral=private, via="slash", article=source
+            )
         except UnknownArticle:  # removed between the check and the answer
             await send_private(interaction, rendering.no_such_article_text(article or ""))
 
@@ -140,7 +196,7 @@ class QA(commands.Cog):
         if not question:
             await send_private(interaction, rendering.NOTHING_TO_ASK)
             return
-        await self.answer_interaction(interaction, question, ephemeral=True)
+        await self.answer_interaction(interaction, question, ephemeral=True, via="menu")
 
     @app_commands.command(name="about", description="Which article the bot knows, its index, and how to ask")
     async def about(self, interaction: discord.Interaction) -> None:
@@ -184,12 +240,17 @@ class QA(commands.Cog):
         if self.bot.cooldown.retry_after(message.author.id):
             await self.slow_down(message)
             return
+        started = time.perf_counter()
         try:
             answer = await self.bot.retriever.ask(question)
         except Busy:
             await self.reply_to(message, content=rendering.BUSY)
             return
-        await self.reply_to(message, **self.reply_for(answer))
+        asker = AskedBy(message.guild.id if message.guild else None, message.channel.id, message.author.id)
+        answer_id = self.record(
+            answer, via="dm" if is_dm else "mention", asker=asker, took=time.perf_counter() - started
+        )
+        await self.reply_to(message, **self.reply_for(answer, answer_id))
 
     async def reply_to(self, message: discord.Message, **reply: Any) -> None:
         """Reply to `message` without pinging its author or anyone else; still sent if the message
