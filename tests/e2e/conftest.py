@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from bot.bot import ArticleBot
     from index.embedding import Embedder
     from index.settings import IndexSettings
+    from insights.recording import QuestionLog
 
 StartClient = Callable[..., Awaitable[discord.Client]]
 StartArticleBot = Callable[..., Awaitable["ArticleBot"]]
@@ -190,7 +191,8 @@ async def start_article_bot(
     settings: IndexSettings,
     bot_errors: list[logging.LogRecord],
 ) -> AsyncIterator[StartArticleBot]:
-    """``await start_article_bot(embedder=None, env=None, index=None)``: the product's bot, built
+    """``await start_article_bot(embedder=None, env=None, index=None, question_log=None)``: the
+    product's bot, built
     by ``build_bot`` over a real ``Retriever`` (``embedder`` default: a fresh fake), started on
     the stand-in and returned once ready. ``env`` adds to the stand-in's environment (e.g.
     ``{"ASK_COOLDOWN_SECONDS": "0"}``); ``index`` defaults to ``settings`` (a temporary copy of
@@ -206,10 +208,11 @@ async def start_article_bot(
         *,
         env: Mapping[str, str] | None = None,
         index: IndexSettings | None = None,
+        question_log: QuestionLog | None = None,
     ) -> ArticleBot:
         bot_settings = BotSettings.from_env({**stand_in.environment(), **(env or {})})
         retriever, _ = open_retriever(index or settings, embedder or FakeEmbedder())
-        bot = build_bot(bot_settings, retriever, guild_ready_timeout=0.05)
+        bot = build_bot(bot_settings, retriever, guild_ready_timeout=0.05, question_log=question_log)
         started.append(bot)
         await start_client(bot)
         return bot

@@ -128,13 +128,15 @@ def embed_response(embed: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def components_response(components: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Components as Discord returns them: null fields dropped, and every component numbered
-    with an ``id`` (depth first, from 1) unless the bot chose one."""
+    """Components as Discord returns them: null fields dropped (a unicode emoji's null ``id`` too),
+    and every component numbered with an ``id`` (depth first, from 1) unless the bot chose one."""
     counter = itertools.count(1)
 
     def number(component: Mapping[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in component.items() if v is not None}
         data.setdefault("id", next(counter))
+        if isinstance(data.get("emoji"), Mapping):
+            data["emoji"] = {k: v for k, v in data["emoji"].items() if v is not None}
         if "components" in data:
             data["components"] = [number(child) for child in data["components"]]
         for key in ("accessory", "component"):
