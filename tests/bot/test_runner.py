@@ -117,7 +117,13 @@ def test_run_builds_the_bot_from_the_settings(monkeypatch: pytest.MonkeyPatch) -
         return 0
 
     monkeypatch.setattr(runner, "serve", serve)
-    assert runner.run({"DISCORD_TOKEN": TOKEN, "ADMIN_USER_IDS": "42", "ARTICLES_DIR": "elsewhere"}) == 0
+    env = {
+        "DISCORD_TOKEN": TOKEN,
+        "ADMIN_USER_IDS": "42",
+        "ARTICLES_DIR": "elsewhere",
+        "QUESTION_LOG_DAYS": "0",  # the question log has tests of its own (tests/insights)
+    }
+    assert runner.run(env) == 0
     [(bot, token)] = served
     assert token == TOKEN
     assert bot.settings.admin_user_ids == {42}
@@ -296,3 +302,44 @@ def test_a_signal_while_the_index_opens_stops_with_exit_0(
         assert bot_package.run({"DISCORD_TOKEN": TOKEN}) == runner.EXIT_OK
     assert f"stopping: {signal.Signals(signum).name} before the bot was connected" in caplog.messages
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
+
+
+def test_run_opens_the_question_log_for_the_bot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(runner, "open_retriever", Mock(return_value=(FakeRetriever(), None)))
+    logs: list[object] = []
+
+    async def serve(bot: ArticleBot, token: str) -> int:
+        logs.append(bot.question_log)
+        await bot.question_log.close()
+        return 0
+
+    monkeypatch.setattr(runner, "serve", serve)
+    database = tmp_path / "log" / "bot.sqlite3"
+    env = {"DISCORD_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{database}", "QUESTION_LOG_SECRET": "s" * 20}
+
+    assert runner.run(env) == 0
+
+    [log] = logs
+    assert type(log).__name__ == "QuestionLog"
+    assert database.exists()  # migrated at start
+
+
+def test_a_question_log_from_a_newer_bot_stops_it_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setattr(runner, "open_retriever", Mock(return_value=(FakeRetriever(), None)))
+    database = tmp_path / "bot.sqlite3"
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
+    engine.dispose()
+    env = {"DISCORD_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{database}", "QUESTION_LOG_SECRET": "s" * 20}
+
+    assert runner.run(env) == runner.EXIT_CONFIG
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ")
+    assert "newer version of the bot" in line

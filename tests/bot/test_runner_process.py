@@ -50,6 +50,8 @@ def env(tmp_path: Path, black_hole: str) -> dict[str, str]:
         ARTICLES_DIR=str(articles),
         INDEX_DIR=str(tmp_path / "index"),
         MODEL_CACHE_DIR=str(tmp_path / "models"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        QUESTION_LOG_SECRET="test-secret-of-some-length",
         PYTHON_DOTENV_DISABLED="1",
         LOG_LEVEL="INFO",
     )

@@ -290,6 +290,9 @@ async def start_bot_process(
             ARTICLES_DIR=str(REPO / "data" / "articles"),
             INDEX_DIR=str(home / "index"),
             MODEL_CACHE_DIR=str(home / "models"),
+            # the question log in the test's folder, never the project's var/
+            DATABASE_URL=f"sqlite:///{home / 'bot.sqlite3'}",
+            QUESTION_LOG_SECRET="e2e-test-secret-of-some-length",
             LOG_LEVEL="INFO",
             PYTHON_DOTENV_DISABLED="1",  # a developer's .env must not change the bot under test
         )

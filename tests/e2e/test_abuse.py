@@ -170,7 +170,7 @@ async def test_reindex_is_never_offered_in_dms_even_once_synced_everywhere(
     owner = stand_in.world.application_owner
     await stand_in.post_message(owner, f"{article_bot.user.mention} sync")  # the owner's global sync
     reply = await stand_in.wait_for_request("POST", MESSAGES)
-    assert reply.body["content"].startswith("Synced 5 commands globally")
+    assert reply.body["content"].startswith("Synced 6 commands globally")
 
     with pytest.raises(LookupError, match="would not offer command 'reindex'"):
         await stand_in.slash_command("reindex", dm=True, user="dora")

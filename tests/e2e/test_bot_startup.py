@@ -11,7 +11,7 @@ from traffic import DEFERRED_ANSWER, DIRECT_ANSWER, LOGIN, answer_embed, routes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(90)]
 
-SUB_COMMAND, STRING, BOOLEAN = 1, 3, 5
+SUB_COMMAND, STRING, INTEGER, BOOLEAN = 1, 3, 4, 5
 CHAT_INPUT, MESSAGE = 1, 3
 MANAGE_GUILD = str(1 << 5)
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
@@ -54,6 +54,7 @@ async def test_run_bot_logs_in_syncs_its_commands_answers_and_exits_0_on_sigterm
         ),
         "about": (CHAT_INPUT, "None", []),
         "reindex": (CHAT_INPUT, MANAGE_GUILD, []),
+        "insights": (CHAT_INPUT, MANAGE_GUILD, [("days", INTEGER, False, None, None)]),
         "article": (
             CHAT_INPUT,
             "None",  # /article list is anyone's; add and remove check for the bot's admins at run time
@@ -75,7 +76,7 @@ async def test_run_bot_logs_in_syncs_its_commands_answers_and_exits_0_on_sigterm
     code = await bot.stop(signal.SIGTERM)
     log = bot.log()
     assert code == 0, log
-    assert f"synced 5 commands to guild {guild.id}" in log
+    assert f"synced 6 commands to guild {guild.id}" in log
     assert "connected as article-bot" in log
     assert "stopping: closing the Discord connection" in log
     assert "Traceback" not in log

@@ -104,6 +104,8 @@ async def run_to_exit(env: Mapping[str, str], home: Path, *, timeout: float = 60
         ARTICLES_DIR=str(REPO / "data" / "articles"),
         INDEX_DIR=str(home / "index"),
         MODEL_CACHE_DIR=str(home / "models"),
+        DATABASE_URL=f"sqlite:///{home / 'bot.sqlite3'}",
+        QUESTION_LOG_SECRET="e2e-test-secret-of-some-length",
         PYTHON_DOTENV_DISABLED="1",
         LOG_LEVEL="DEBUG",
         **env,
