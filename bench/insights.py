@@ -32,9 +32,6 @@ from insights.schema import metadata
 NOW = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 DAYS = 90
 BATCH = 100_000
-# The busiest channels read every row of the window, as no index of insights/schema.py holds the
-# channel; this one would let them be counted from an index alone (proposed, measured here).
-CHANNEL_INDEX = "ix_questions_channel_asked_at ON questions (guild_id, channel_id, asked_at)"
 SUBJECTS = (
     "the mayor, the police commissioner, ICE, the city solicitor, the contract, the PARS database, "
     "the city council, the governor, the federal grants, the lawsuit, the sanctuary policy, the data, "
@@ -166,11 +163,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--votes", type=int, default=50_000)
     parser.add_argument("--db", type=Path, help="an existing benchmark database (else one is filled)")
     parser.add_argument("--no-model", action="store_true", help="only the stub embedding")
-    parser.add_argument(
-        "--channel-index",
-        action="store_true",
-        help=f"add {CHANNEL_INDEX} (not in insights/schema.py) before timing",
-    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = args.db or Path(folder) / "insights.sqlite3"
@@ -178,13 +170,6 @@ def main(argv: list[str] | None = None) -> None:
             seconds = fill(path, args.questions, args.votes)
             print(f"filled {args.questions:,} questions, {args.votes:,} votes in {seconds:.1f} s "
                   f"({path.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
-        if args.channel_index:
-            import sqlite3
-
-            with sqlite3.connect(path) as connection:
-                connection.execute(f"CREATE INDEX IF NOT EXISTS {CHANNEL_INDEX}")
-                connection.execute("ANALYZE")
-            print(f"with {CHANNEL_INDEX}")
         seconds, report = time_report(path, stub_embed)
         print(f"build_report(days=90), stub embedding: {seconds:.2f} s "
               f"({report.questions:,} questions, {report.by_confidence['none']:,} none)")  # fmt: skip

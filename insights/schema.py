@@ -45,6 +45,7 @@ questions = Table(
     Column("latency_ms", Float, nullable=False),
     Index("ix_questions_asked_at", "asked_at"),
     Index("ix_questions_confidence_asked_at", "confidence", "asked_at"),
+    Index("ix_questions_channel_asked_at", "guild_id", "channel_id", "asked_at"),  # migration 0002
 )
 
 votes = Table(

@@ -22,7 +22,7 @@ def test_the_migrations_create_exactly_the_schema(engine: Engine):
 
     assert drift == []
     assert set(inspect(engine).get_table_names()) == {"questions", "votes", "alembic_version"}
-    assert head == "0001"
+    assert head == "0002"
 
 
 def test_migrating_again_changes_nothing(engine: Engine):
