@@ -25,6 +25,7 @@ class Hit:
             "score": round(float(self.score), 4),
             "article": self.passage.article,
             "paragraph": self.passage.paragraph,
+            "url": self.passage.url,  # the article's web page, None when its file names none
         }
 
 

@@ -36,7 +36,8 @@ def format_answer(answer: Answer, *, color: bool = False) -> str:
         text = hit.passage.text
         if hit.key_sentence and hit.key_sentence in text:
             text = text.replace(hit.key_sentence, f"{bold}{hit.key_sentence}{plain}", 1)
-        lines.append(f"\n{number}. [{hit.passage.citation}]\n   {text}")
+        source = f" {hit.passage.url}" if hit.passage.url else ""  # the article's web page
+        lines.append(f"\n{number}. [{hit.passage.citation}]{source}\n   {text}")
     return "\n".join(lines)
 
 

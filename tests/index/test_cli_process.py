@@ -67,7 +67,7 @@ def assert_answer_line(line: str, question: str, k: int) -> dict:
     assert isinstance(row["passages"], list)
     assert len(row["passages"]) <= k
     for passage in row["passages"]:
-        assert list(passage) == ["text", "score", "article", "paragraph"]
+        assert list(passage) == ["text", "score", "article", "paragraph", "url"]
         assert isinstance(passage["text"], str)
         assert isinstance(passage["score"], float)
         assert passage["article"] == "Philadelphia To Stop Giving ICE Real-Time Arrest Data"

@@ -73,7 +73,8 @@ def test_ask_as_json_writes_one_line_per_question_in_order(retriever: Retriever)
         assert isinstance(row["took_ms"], float)
         assert len(row["passages"]) <= 2
         for passage in row["passages"]:
-            assert set(passage) == {"text", "score", "article", "paragraph"}
+            assert set(passage) == {"text", "score", "article", "paragraph", "url"}
+            assert passage["url"] is None  # the shipped article's file names no web page
             assert isinstance(passage["score"], float)
             assert isinstance(passage["paragraph"], int)
     assert rows[0]["passages"][0]["paragraph"] == 16
@@ -126,3 +127,14 @@ def test_chat_with_a_prompt_prompts_before_each_question(retriever: Retriever):
     chat(retriever, [QUESTIONS[1] + "\n"], out, prompt=True)
 
     assert out.getvalue() == f"> {NOT_COVERED}\n\n> \n"
+
+
+def test_a_passage_of_an_article_from_the_web_is_cited_with_its_page():
+    from index.answer import Hit
+    from index.passages import Passage
+
+    passage = Passage(
+        "The bridge reopened.", "Bridge Reopens", "bridge.txt", 1, "body", 0, url="https://news.example/b"
+    )
+    text = format_answer(Answer("when?", "high", (Hit(passage, 1.0, "The bridge reopened."),)))
+    assert "1. [Bridge Reopens · ¶1] https://news.example/b" in text
