@@ -394,3 +394,17 @@ def test_piped_chat_says_which_question_each_answer_answers(
 
     out = capsys.readouterr().out
     assert out.index(f"Q: {QUESTIONS[0]}\n") < out.index(f"Q: {QUESTIONS[1]}\n")
+
+
+def test_ask_eval_and_the_terminal_chat_record_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    database = tmp_path / "log" / "bot.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    stdin(monkeypatch, f"{QUESTIONS[0]}\n")
+
+    assert run_bot.main(["ask", QUESTIONS[0]]) == 0
+    assert run_bot.main([]) == 0  # the terminal chat
+    assert run_bot.main(["eval", str(DEV_QUESTIONS)]) == 0
+
+    assert not database.parent.exists()  # no question log was opened, let alone written
