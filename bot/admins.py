@@ -27,16 +27,20 @@ async def requester(interaction: discord.Interaction) -> Requester:
     )
 
 
-def bot_admins_only(*, in_dms: str, not_allowed: str) -> Callable[[discord.Interaction], Awaitable[bool]]:
+def bot_admins_only(
+    *, in_dms: str, not_allowed: str, admin_roles: bool = True
+) -> Callable[[discord.Interaction], Awaitable[bool]]:
     """An app command check that lets only the bot's admins through, in a server; anyone else gets
-    `NotAllowed` with `in_dms` or `not_allowed` (the tree's error handler says it privately)."""
+    `NotAllowed` with `in_dms` or `not_allowed` (the tree's error handler says it privately). With
+    `admin_roles` false, holders of ADMIN_ROLE_IDS don't count: only the application's owner and
+    ADMIN_USER_IDS."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
         settings = cast("ArticleBot", interaction.client).settings
         refusal = admin_refusal(
             await requester(interaction),
             admin_user_ids=settings.admin_user_ids,
-            admin_role_ids=settings.admin_role_ids,
+            admin_role_ids=settings.admin_role_ids if admin_roles else frozenset(),
             in_dms=in_dms,
             not_allowed=not_allowed,
         )

@@ -23,8 +23,8 @@ ARTICLES_IN_DMS = _in_dms("Adding or removing articles")
 ARTICLES_NOT_ALLOWED = _not_allowed("add or remove articles")
 INSIGHTS_IN_DMS = _in_dms("The insights report")
 INSIGHTS_NOT_ALLOWED = (
-    "Only the bot's admins can see the insights report: it covers every server the bot is in. "
-    "Ask whoever runs the bot to add your user id to ADMIN_USER_IDS."
+    "Only the bot's owner and ADMIN_USER_IDS can see the insights report: it holds questions from "
+    "every server the bot is in. Ask whoever runs the bot to add your user id to ADMIN_USER_IDS."
 )
 
 

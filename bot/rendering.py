@@ -377,6 +377,27 @@ def article_added_text(title: str, passages: int, seconds: float, stats: BuildSt
     return shorten(text, MAX_CONTENT)
 
 
+def article_stored_not_indexed_text(title: str, reason: str) -> str:
+    """An add whose article was stored but whose rebuild failed: not answerable yet."""
+    return shorten_text(
+        f"Stored “{shorten(title, 300)}” in the articles folder, but the index wasn't rebuilt: "
+        f"{escape(reason)}\nIt isn't answered from yet; run /reindex once that is fixed."
+    )
+
+
+def article_removed_not_reindexed_text(title: str, reason: str) -> str:
+    """A remove whose file was deleted but whose rebuild failed."""
+    return shorten_text(
+        f"Removed “{shorten(title, 300)}” from the articles folder, but the index wasn't rebuilt: "
+        f"{escape(reason)}\nIt is still answered from until /reindex succeeds."
+    )
+
+
+def shorten_text(text: str) -> str:
+    """Already-escaped text cut to a message's length."""
+    return text if len(text) <= MAX_CONTENT else text[: MAX_CONTENT - 1] + ELLIPSIS
+
+
 def article_add_failed_text(reason: str) -> str:
     """The end of an /article add that failed: why, and that nothing was added."""
     return shorten(f"Couldn't add the article: {escape(reason)}\nNothing was added.", MAX_CONTENT)

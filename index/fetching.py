@@ -132,6 +132,7 @@ def is_public_address(address: IPAddress) -> bool:
         or address.is_multicast  # ipaddress calls global-scope multicast global
         or address.is_reserved
         or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)  # is_global says yes
     ):
         return False
     inner = embedded_ipv4(address)
@@ -396,10 +397,12 @@ def _codec(name: str | bytes | None) -> str | None:
     if not name:
         return None
     try:
-        codec = codecs.lookup(name.strip()).name
+        info = codecs.lookup(name.strip())
     except LookupError:
         return None
-    return _AS_BROWSERS_READ.get(codec, codec)
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, hex…: not a text's charset
+        return None
+    return _AS_BROWSERS_READ.get(info.name, info.name)
 
 
 def page_text(page: FetchedPage) -> str:

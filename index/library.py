@@ -49,7 +49,9 @@ _TEMPORARY = ".adding"  # a hidden file ending so is a write in progress, or one
 # A caption is a prose line in a block with furniture, before the first paragraph (index.cleaning);
 # this line is that furniture. It ends a sentence, so no reading joins the caption onto it.
 CAPTION_LINE = "Photo caption."
-_ID = re.compile(r"[^\W_][\w -]*")
+# An id is a file name without its suffix, as the listing shows it: anything but a path (no
+# separator, not hidden); it must also name an article file, so nothing else can be reached.
+_ID = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]*")
 
 
 class LibraryError(Exception):
@@ -290,7 +292,7 @@ def _article_path(articles_dir: Path, article_id: str) -> Path:
     """The one article file whose name without suffix is `article_id`; raises `LibraryError`."""
     if len(article_id) > 255 or not _ID.fullmatch(article_id):
         raise LibraryError(
-            f"{article_id[:80]!r} is not an article id (letters, digits, spaces, '-' and '_'; "
+            f"{article_id[:80]!r} is not an article id (a file name without its suffix, no folder; "
             "the list of articles shows each one's id)"
         )
     matches = [path for path in article_files(articles_dir, required=False) if path.stem == article_id]
@@ -302,13 +304,24 @@ def _article_path(articles_dir: Path, article_id: str) -> Path:
     return matches[0]
 
 
+def _usable(path: Path) -> bool:
+    """Whether the index could be built from `path` (it is read whole: the first usable one found
+    ends the search)."""
+    try:
+        read_article(path)
+    except (ArticleError, OSError):
+        return False
+    return True
+
+
 def remove_article(articles_dir: Path, article_id: str) -> LibraryEntry:
     """Delete the article file whose id is `article_id` (and nothing else); raises `LibraryError`
     for an id that names no article, and for the library's last article (an index needs one)."""
     with library_lock(articles_dir):
         path = _article_path(articles_dir, article_id)
-        if len(article_files(articles_dir, required=False)) == 1:
-            raise LibraryError(f"{article_id!r} is the only article; add another before removing it")
+        others = (other for other in article_files(articles_dir, required=False) if other != path)
+        if not any(_usable(other) for other in others):  # counting files would count broken ones
+            raise LibraryError(f"{article_id!r} is the only usable article; add another before removing it")
         entry = _entry(path, {})
         path.unlink()
         _fsync_dir(articles_dir)

@@ -151,5 +151,7 @@ def test_article_texts_fit(title: str, reason: str, passages: int, seconds: floa
         rendering.article_removed_text(title, seconds),
         rendering.article_remove_failed_text(reason),
         rendering.no_such_article_text(reason),
+        rendering.article_stored_not_indexed_text(title, reason),
+        rendering.article_removed_not_reindexed_text(title, reason),
     ):
         assert limit_problems(shown) == []

@@ -254,3 +254,23 @@ async def test_a_cancelled_removal_removes_nothing(
     await stand_in.wait_for_answer(pressed)
 
     assert stored_articles(settings) == added
+
+
+async def test_an_article_stored_whose_rebuild_fails_is_said_to_be_stored_not_answerable(
+    stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings, bot_errors, monkeypatch
+) -> None:
+    bot = await start_article_bot()
+
+    async def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bot.retriever, "reindex", full_disk)
+    said = await add(stand_in, file=Upload("aquarium.txt", AQUARIUM.encode()))
+
+    assert said.startswith(f"Stored “{TITLE}” in the articles folder, but the index wasn't rebuilt: ")
+    assert "No space left on device" in said
+    assert said.endswith("run /reindex once that is fixed.")
+    assert any("aquarium" in name for name in stored_articles(settings))  # it is there, as said
+    [logged] = bot_errors
+    assert logged.getMessage() == "article added, but the rebuild failed"
+    bot_errors.clear()

@@ -121,7 +121,7 @@ def test_remove_deletes_the_article_and_rebuilds(
         (["articles", "remove", "../articles/x"], "error: '../articles/x' is not an article id"),
         (["articles", "remove", ".hidden"], "error: '.hidden' is not an article id"),
         (["articles", "remove", "nope"], "error: no article 'nope' in ARTICLES_DIR"),
-        (["articles", "remove", SHIPPED_ID], f"error: '{SHIPPED_ID}' is the only article"),
+        (["articles", "remove", SHIPPED_ID], f"error: '{SHIPPED_ID}' is the only usable article"),
         (["articles", "add", "missing.txt"], "error: missing.txt: no such file"),
         (["articles", "add", "README"], "error: README: no such file"),
     ],

@@ -543,6 +543,11 @@ def test_the_text_is_decoded_by_the_header_then_the_meta_charset_then_utf_8():
     assert page_text(page(b"caf\xe9 au lait")) == "caf\ufffd au lait"
 
 
+@pytest.mark.parametrize("charset", ["base64", "rot13", "hex", "zlib"])
+def test_a_charset_that_is_no_text_encoding_is_read_as_utf_8_not_a_crash(charset: str):
+    assert page_text(page("Le café".encode(), charset)) == "Le café"
+
+
 # --- the address rule ---------------------------------------------------------------------------
 
 
@@ -557,6 +562,7 @@ def test_the_text_is_decoded_by_the_header_then_the_meta_charset_then_utf_8():
         "169.254.169.254",  # cloud metadata
         "100.64.0.1",  # carrier-grade NAT
         "0.0.0.0",
+        "fec0::1",  # site-local IPv6 (deprecated, and called global by ipaddress)
         "224.0.0.1",
         "239.255.255.250",
         "240.0.0.1",

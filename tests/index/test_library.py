@@ -307,7 +307,7 @@ def test_remove_deletes_that_article_file_only(articles_dir: Path):
         ("../articles/philadelphia-ice-arrest-data", "is not an article id"),
         ("/etc/passwd", "is not an article id"),
         (".hidden", "is not an article id"),
-        ("philadelphia-ice-arrest-data.txt", "is not an article id"),
+        ("philadelphia-ice-arrest-data.txt", "no article 'philadelphia-ice-arrest-data.txt'"),
         ("", "is not an article id"),
         ("a\\b", "is not an article id"),
         ("line\nbreak", "is not an article id"),
@@ -327,7 +327,7 @@ def test_remove_refuses_an_id_that_names_no_article(articles_dir: Path, article_
 
 
 def test_remove_refuses_the_last_article_and_an_ambiguous_id(articles_dir: Path):
-    with pytest.raises(LibraryError, match="is the only article"):
+    with pytest.raises(LibraryError, match="is the only usable article"):
         remove_article(articles_dir, "philadelphia-ice-arrest-data")
     (articles_dir / "philadelphia-ice-arrest-data.md").write_text(BRIDGE)
     with pytest.raises(LibraryError, match=r"is the id of philadelphia-ice-arrest-data\.md, .*\.txt"):
@@ -351,3 +351,18 @@ def test_a_reindex_after_an_add_embeds_only_the_new_article(settings: IndexSetti
     assert stats.articles == 2
     assert all(text in BRIDGE for batch in embedder.batches for text in batch)
     assert len(after.units) == len(before.units) + alone.embedded
+
+
+def test_remove_refuses_the_last_usable_article_whatever_else_is_in_the_folder(articles_dir: Path):
+    (articles_dir / "junk.txt").write_text("   \n")  # an article file, but not a usable one
+    with pytest.raises(LibraryError, match="is the only usable article"):
+        remove_article(articles_dir, SHIPPED_ARTICLE.stem)
+    assert (articles_dir / SHIPPED_ARTICLE.name).exists()
+
+
+@pytest.mark.parametrize("name", ["news (1).txt", "ap.2018.txt", "O'Neil.md"])
+def test_a_file_dropped_in_by_hand_with_an_unusual_name_can_be_removed(articles_dir: Path, name: str):
+    (articles_dir / name).write_text((articles_dir / SHIPPED_ARTICLE.name).read_text())
+    entry = remove_article(articles_dir, Path(name).stem)
+    assert entry.file == name
+    assert [path.name for path in article_files(articles_dir)] == [SHIPPED_ARTICLE.name]

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-may_see_insights = bot_admins_only(in_dms=INSIGHTS_IN_DMS, not_allowed=INSIGHTS_NOT_ALLOWED)
+# The report holds questions from every server and from DMs: the operators' (the application's owner
+# and ADMIN_USER_IDS), not a role one server's admins can hand out.
+may_see_insights = bot_admins_only(
+    in_dms=INSIGHTS_IN_DMS, not_allowed=INSIGHTS_NOT_ALLOWED, admin_roles=False
+)
 
 
 class Insights(commands.Cog):

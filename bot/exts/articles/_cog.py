@@ -23,13 +23,13 @@ from discord.ext import commands
 
 from bot import rendering
 from bot.admins import bot_admins_only
-from bot.article_choice import MAX_CHOICE_CHARS, article_choices
+from bot.article_choice import MAX_CHOICE_CHARS, article_choices, chosen_article
 from bot.permissions import ARTICLES_IN_DMS, ARTICLES_NOT_ALLOWED
 from bot.tree import send_private
 from index.articles import MAX_ARTICLE_BYTES, ArticleError
 from index.fetching import FetchRefused, fetch_page
 from index.library import LibraryEntry, LibraryError, add_file, add_page, list_articles, remove_article
-from index.retriever import ReindexRunning
+from index.retriever import ArticleInfo, ReindexRunning
 from index.store import IndexDirRefused
 
 if TYPE_CHECKING:
@@ -42,6 +42,15 @@ may_change_articles = bot_admins_only(in_dms=ARTICLES_IN_DMS, not_allowed=ARTICL
 REBUILD_PATIENCE_SECONDS = 600.0  # how long an add waits for a reindex already running
 CONFIRM_SECONDS = 120.0
 FILE_TYPES = (".txt", ".md", ".html", ".htm")
+
+
+def describe(error: BaseException) -> str:
+    """An error for the admin: the sentence of one they can act on, else its kind and text."""
+    if isinstance(error, (ArticleError, IndexDirRefused, LibraryError)):
+        return str(error)
+    if isinstance(error, ReindexRunning):
+        return "another reindex kept running; run /reindex once it has finished"
+    return f"{type(error).__name__}: {error} (details in the bot's log)"
 
 
 class ArticleRefused(Exception):
@@ -84,19 +93,23 @@ class Articles(
         log.info("article add asked by user %s: %s", interaction.user.id, url or (file and file.filename))
         try:
             entry = await (self._add_file(file) if file is not None else self._add_link(url or ""))
-            stats = await self._rebuild()
-        except (ArticleRefused, FetchRefused, LibraryError, ArticleError, IndexDirRefused) as error:
+        except (ArticleRefused, FetchRefused, LibraryError, ArticleError) as error:
             text = rendering.article_add_failed_text(str(error))
         except Exception as error:
             log.exception("article add failed")
-            text = rendering.article_add_failed_text(
-                f"{type(error).__name__}: {error} (details in the bot's log)"
-            )
+            text = rendering.article_add_failed_text(describe(error))
         else:
-            passages = next(
-                (a.passages for a in self.bot.retriever.info.articles if a.source == entry.file), 0
-            )
-            text = rendering.article_added_text(entry.title, passages, time.perf_counter() - started, stats)
+            try:
+                stats = await self._rebuild()
+            except Exception as error:  # stored, but not answerable yet: say so, and what to do
+                log.exception("article added, but the rebuild failed")
+                text = rendering.article_stored_not_indexed_text(entry.title, describe(error))
+            else:
+                info = self.bot.retriever.info
+                passages = next((a.passages for a in info.articles if a.source == entry.file), 0)
+                text = rendering.article_added_text(
+                    entry.title, passages, time.perf_counter() - started, stats
+                )
         await interaction.edit_original_response(
             content=text, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -159,18 +172,15 @@ class Articles(
     async def remove(
         self, interaction: discord.Interaction, article: app_commands.Range[str, 1, MAX_CHOICE_CHARS]
     ) -> None:
-        """Ask to confirm, privately; on "Remove", delete the file and rebuild the index."""
-        entries = await asyncio.to_thread(list_articles, self.articles_dir)
-        entry = next((e for e in entries if article in (e.file, e.id)), None)
-        if entry is None:
-            titled = [e for e in entries if e.title.strip().casefold() == article.strip().casefold()]
-            entry = titled[0] if len(titled) == 1 else None
-        if entry is None:
+        """Ask to confirm, privately; on "Remove", delete the file and rebuild the index. The article
+        is looked up in the index being served (no file is read before the reply is due)."""
+        chosen = chosen_article(self.bot.retriever.info.articles, article)
+        if chosen is None:
             await send_private(interaction, rendering.no_such_article_text(article))
             return
-        view = ConfirmRemoval(self, entry, asker=interaction.user.id)
+        view = ConfirmRemoval(self, chosen, asker=interaction.user.id)
         await interaction.response.send_message(
-            rendering.confirm_removal_text(entry.title),
+            rendering.confirm_removal_text(chosen.title),
             view=view,
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -184,30 +194,32 @@ class Articles(
         choices = article_choices(self.bot.retriever.info.articles, current)
         return [app_commands.Choice(name=title, value=source) for title, source in choices]
 
-    async def removed(self, entry: LibraryEntry) -> str:
-        """Remove `entry` and rebuild; the text that says how it went."""
+    async def removed(self, article: ArticleInfo) -> str:
+        """Remove `article`'s file and rebuild; the text that says how it went."""
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(remove_article, self.articles_dir, entry.id)
-            await self._rebuild()
-        except (LibraryError, ArticleError, IndexDirRefused) as error:
+            await asyncio.to_thread(remove_article, self.articles_dir, Path(article.source).stem)
+        except (LibraryError, ArticleError) as error:
             return rendering.article_remove_failed_text(str(error))
         except Exception as error:
             log.exception("article remove failed")
-            return rendering.article_remove_failed_text(
-                f"{type(error).__name__}: {error} (details in the bot's log)"
-            )
-        log.info("article removed: %s (%s)", entry.id, entry.title)
-        return rendering.article_removed_text(entry.title, time.perf_counter() - started)
+            return rendering.article_remove_failed_text(describe(error))
+        log.info("article removed: %s (%s)", article.source, article.title)
+        try:
+            await self._rebuild()
+        except Exception as error:  # the file is gone; the index answers from it until rebuilt
+            log.exception("article removed, but the rebuild failed")
+            return rendering.article_removed_not_reindexed_text(article.title, describe(error))
+        return rendering.article_removed_text(article.title, time.perf_counter() - started)
 
 
 class ConfirmRemoval(discord.ui.View):
     """ "Remove" / "Cancel" under the private confirmation; only the admin who asked can press them."""
 
-    def __init__(self, cog: Articles, entry: LibraryEntry, *, asker: int) -> None:
+    def __init__(self, cog: Articles, article: ArticleInfo, *, asker: int) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.cog = cog
-        self.entry = entry
+        self.article = article
         self.asker = asker
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -221,7 +233,7 @@ class ConfirmRemoval(discord.ui.View):
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[ConfirmRemoval]) -> None:
         self.stop()
         await interaction.response.edit_message(content=rendering.REMOVING, view=None)
-        text = await self.cog.removed(self.entry)
+        text = await self.cog.removed(self.article)
         await interaction.edit_original_response(
             content=text, allowed_mentions=discord.AllowedMentions.none()
         )
