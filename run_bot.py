@@ -353,12 +353,18 @@ def _forget(settings: IndexSettings, engine: Engine | None, user_id: int) -> int
     """Delete one person's questions and votes (found by the hash of their Discord id)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from insights.identity import KeyFileError, load_key
+    from insights.identity import KEY_FILE, KeyFileError, load_key
     from insights.retention import forget_user
 
     if engine is None:
         print("forgot 0 rows (no questions recorded yet)")
         return 0
+    if settings.question_log_secret is None and not KEY_FILE.exists():
+        engine.dispose()  # a new key would match nobody: say so rather than "forgot 0 rows"
+        _fail(
+            f"error: no key to find anyone by: QUESTION_LOG_SECRET is unset and {KEY_FILE} is gone; "
+            "set QUESTION_LOG_SECRET to the secret the bot used"
+        )
     try:
         deleted = forget_user(engine, load_key(settings), user_id)
     except KeyFileError as error:

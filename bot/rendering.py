@@ -362,6 +362,7 @@ FEEDBACK_OFF = "Feedback isn't being recorded on this bot."
 ADD_WHICH = "Give the article as a `file` or as a `url` (one of them)."
 REMOVING = "Removing it and rebuilding the index…"
 REMOVE_CANCELLED = "Cancelled; nothing was removed."
+REMOVE_TIMED_OUT = "No answer within two minutes; nothing was removed."
 NOT_YOUR_CONFIRMATION = "Only the admin who asked to remove this article can confirm it."
 _LIST_MORE = "\n… and {count} more (`python run_bot.py articles list` shows them all)"
 

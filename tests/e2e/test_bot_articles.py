@@ -4,6 +4,7 @@ from the new article in the same test."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -274,3 +275,30 @@ async def test_an_article_stored_whose_rebuild_fails_is_said_to_be_stored_not_an
     [logged] = bot_errors
     assert logged.getMessage() == "article added, but the rebuild failed"
     bot_errors.clear()
+
+
+async def test_an_unanswered_removal_takes_its_buttons_away(
+    stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings, monkeypatch
+) -> None:
+    await start_article_bot()
+    # the module the bot loaded (loading an extension imports it afresh)
+    monkeypatch.setattr(sys.modules["bot.exts.articles._cog"], "CONFIRM_SECONDS", 0.2)
+    await add(stand_in, file=Upload("aquarium.txt", AQUARIUM.encode()))
+    added = stored_articles(settings)
+    since = len(stand_in.requests)
+
+    sent = await stand_in.slash_command("article remove", {"article": TITLE}, user="olivia")
+    await stand_in.wait_for_answer(sent)
+    edit = await stand_in.wait_for_request("PATCH", ORIGINAL, since=since)
+
+    assert edit.body["content"] == rendering.REMOVE_TIMED_OUT
+    assert edit.body["components"] == []
+    assert stored_articles(settings) == added
+
+
+async def test_an_attachment_with_a_very_long_name_is_added_by_its_title(
+    stand_in: DiscordStandIn, start_article_bot, settings: IndexSettings
+) -> None:
+    await start_article_bot()
+    done = await add(stand_in, file=Upload("é" * 200 + ".txt", AQUARIUM.encode()))
+    assert done.startswith(f"Added “{TITLE}”")

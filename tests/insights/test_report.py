@@ -530,3 +530,19 @@ def test_cli_forget_deletes_one_persons_questions_and_votes_and_keeps_the_others
         assert [row.user_hash for row in connection.execute(questions.select())] == [others]
         assert list(connection.execute(votes.select())) == []
     engine.dispose()
+
+
+def test_cli_forget_without_any_key_says_so_rather_than_forgetting_nobody(
+    database: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
+    monkeypatch.delenv("QUESTION_LOG_SECRET", raising=False)
+    monkeypatch.setattr("insights.identity.KEY_FILE", tmp_path / "gone.key")
+
+    with pytest.raises(SystemExit) as exited:
+        run_bot.main(["insights", "--forget", "42"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.startswith("error: no key to find anyone by")
+    assert not (tmp_path / "gone.key").exists()  # no new key was made

@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 may_change_articles = bot_admins_only(in_dms=ARTICLES_IN_DMS, not_allowed=ARTICLES_NOT_ALLOWED)
-REBUILD_PATIENCE_SECONDS = 600.0  # how long an add waits for a reindex already running
+# How long an add waits for a reindex already running: the reply must come within the interaction
+# token's 15 minutes, rebuild included.
+REBUILD_PATIENCE_SECONDS = 300.0
+MAX_NAME_BYTES = 200  # an attachment's name, as kept for the temporary copy (file systems allow 255)
 CONFIRM_SECONDS = 120.0
 FILE_TYPES = (".txt", ".md", ".html", ".htm")
 
@@ -134,8 +137,11 @@ class Articles(
         return await asyncio.to_thread(self._store_upload, name, data)
 
     def _store_upload(self, name: str, data: bytes) -> LibraryEntry:
+        stem, suffix = Path(name).stem, Path(name).suffix
+        while len(f"{stem}{suffix}".encode()) > MAX_NAME_BYTES:  # the title, not the name, names it
+            stem = stem[:-1]
         with tempfile.TemporaryDirectory(prefix="article-upload-") as folder:
-            path = Path(folder) / name
+            path = Path(folder) / f"{stem or 'article'}{suffix}"
             path.write_bytes(data)
             return add_file(self.articles_dir, path)
 
@@ -178,7 +184,7 @@ class Articles(
         if chosen is None:
             await send_private(interaction, rendering.no_such_article_text(article))
             return
-        view = ConfirmRemoval(self, chosen, asker=interaction.user.id)
+        view = ConfirmRemoval(self, chosen, asker=interaction.user.id, asked=interaction)
         await interaction.response.send_message(
             rendering.confirm_removal_text(chosen.title),
             view=view,
@@ -216,11 +222,23 @@ class Articles(
 class ConfirmRemoval(discord.ui.View):
     """ "Remove" / "Cancel" under the private confirmation; only the admin who asked can press them."""
 
-    def __init__(self, cog: Articles, article: ArticleInfo, *, asker: int) -> None:
+    def __init__(
+        self, cog: Articles, article: ArticleInfo, *, asker: int, asked: discord.Interaction | None = None
+    ) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.cog = cog
         self.article = article
         self.asker = asker
+        self.asked = asked  # the /article remove whose reply carries the buttons
+
+    async def on_timeout(self) -> None:
+        """Unanswered: take the buttons away (they would fail) and say nothing was removed."""
+        if self.asked is None:
+            return
+        try:
+            await self.asked.edit_original_response(content=rendering.REMOVE_TIMED_OUT, view=None)
+        except discord.HTTPException as error:
+            log.debug("could not take the removal buttons away: %s", error)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the admin who asked answers the question; anyone else is told so, privately."""
