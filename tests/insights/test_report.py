@@ -94,10 +94,10 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def log(database: Path) -> QuestionLog:
-    engine = create_engine(f"sqlite:///{database}")
-    yield QuestionLog(engine)
-    engine.dispose()
+def log(engine: Engine) -> QuestionLog:
+    """Rows written straight into a migrated question log: SQLite, then PostgreSQL (the `engine`
+    fixture of tests/insights/conftest.py), so every report query runs on both."""
+    return QuestionLog(engine)
 
 
 def report(log: QuestionLog, days: int = 7, embed: Callable[[Sequence[str]], np.ndarray] | None = None, **kw):
@@ -370,8 +370,8 @@ def test_the_chart_is_a_small_png_of_the_expected_size(log: QuestionLog, asked: 
 
 
 @pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch, database: Path) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+def environment(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
