@@ -1,9 +1,14 @@
 """Which article a member means: the choices offered as they type an article's title, and the
-article a typed value names. Pure functions over the index's `ArticleInfo`s."""
+article a typed value names. Pure functions over the index's `ArticleInfo`s, and the autocomplete
+callback every `article` option shares."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
 
 from index.retriever import ArticleInfo
 
@@ -36,3 +41,12 @@ def chosen_article(articles: Sequence[ArticleInfo], given: str) -> ArticleInfo |
 def _shorten(title: str) -> str:
     title = title.strip() or "(untitled)"
     return title if len(title) <= MAX_CHOICE_CHARS else title[: MAX_CHOICE_CHARS - 1] + "…"
+
+
+async def autocomplete_articles(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The served index's articles whose titles match what has been typed (Discord shows up to 25)."""
+    client: Any = interaction.client
+    choices = article_choices(client.retriever.info.articles, current)
+    return [app_commands.Choice(name=title, value=source) for title, source in choices]

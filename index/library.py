@@ -35,7 +35,7 @@ from index.articles import (
 )
 from index.cleaning import clean_article, normalize_text
 from index.front_matter import FrontMatter, FrontMatterError, format_front_matter, split_front_matter
-from index.store import Manifest
+from index.store import Manifest, fsync_dir
 
 if TYPE_CHECKING:
     from index.fetching import FetchedPage
@@ -234,15 +234,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_dir(path.parent)
 
 
 def _remove_leftovers(articles_dir: Path) -> None:
@@ -324,6 +316,6 @@ def remove_article(articles_dir: Path, article_id: str) -> LibraryEntry:
             raise LibraryError(f"{article_id!r} is the only usable article; add another before removing it")
         entry = _entry(path, {})
         path.unlink()
-        _fsync_dir(articles_dir)
+        fsync_dir(articles_dir)
     log.info("removed %s from the library: %s", path.name, entry.title)
     return entry

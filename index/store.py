@@ -261,7 +261,8 @@ class JsonLines(Sequence[Row]):
         return f"JsonLines({len(self)} rows)"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable (the directory's own entry is flushed)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -358,7 +359,7 @@ class IndexStore:
             shutil.rmtree(self._previous, ignore_errors=True)
             os.rename(self.directory, self._previous)
         os.rename(staging, self.directory)
-        _fsync_dir(self.directory.parent)
+        fsync_dir(self.directory.parent)
         shutil.rmtree(self._previous, ignore_errors=True)
 
     def _remove_leftovers(self) -> None:

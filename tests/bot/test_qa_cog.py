@@ -10,6 +10,7 @@ import discord
 import pytest
 
 from bot import rendering
+from bot.article_choice import autocomplete_articles
 from bot.async_retriever import Busy
 from bot.bot import ArticleBot
 from bot.exts.qa._cog import QA, within_cooldown
@@ -242,11 +243,10 @@ async def test_ask_of_an_article_that_is_not_there_is_told_privately(
 
 
 async def test_the_article_option_offers_matching_titles_as_they_are_typed(article_bot: ArticleBot) -> None:
-    cog = qa(article_bot)
     interaction = make_interaction(article_bot)
-    offered = await QA.article_autocomplete(cog, interaction, "aqua")
+    offered = await autocomplete_articles(interaction, "aqua")
     assert [(c.name, c.value) for c in offered] == [("Springfield Opens Its New Aquarium", "aquarium.md")]
-    everything = await QA.article_autocomplete(cog, interaction, "")
+    everything = await autocomplete_articles(interaction, "")
     assert [c.value for c in everything] == ["philadelphia-ice.txt", "aquarium.md"]
 
 

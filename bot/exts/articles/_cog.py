@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot import rendering
 from bot.admins import bot_admins_only
-from bot.article_choice import MAX_CHOICE_CHARS, article_choices, chosen_article
+from bot.article_choice import MAX_CHOICE_CHARS, autocomplete_articles, chosen_article
 from bot.permissions import ARTICLES_IN_DMS, ARTICLES_NOT_ALLOWED
 from bot.tree import send_private
 from index.articles import MAX_ARTICLE_BYTES, ArticleError
@@ -175,6 +175,7 @@ class Articles(
     @app_commands.describe(article="The article to remove (pick its title as you type)")
     @app_commands.guild_only()
     @app_commands.check(may_change_articles)
+    @app_commands.autocomplete(article=autocomplete_articles)
     async def remove(
         self, interaction: discord.Interaction, article: app_commands.Range[str, 1, MAX_CHOICE_CHARS]
     ) -> None:
@@ -191,14 +192,6 @@ class Articles(
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
-
-    @remove.autocomplete("article")
-    async def remove_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """The articles whose titles match what has been typed."""
-        choices = article_choices(self.bot.retriever.info.articles, current)
-        return [app_commands.Choice(name=title, value=source) for title, source in choices]
 
     async def removed(self, article: ArticleInfo) -> str:
         """Remove `article`'s file and rebuild; the text that says how it went."""

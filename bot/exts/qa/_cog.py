@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import rendering
-from bot.article_choice import MAX_CHOICE_CHARS, article_choices, chosen_article
+from bot.article_choice import MAX_CHOICE_CHARS, autocomplete_articles, chosen_article
 from bot.async_retriever import Busy
 from bot.exts.qa._feedback import Feedback
 from bot.exts.qa._more import AnswerShelf, MorePassages
@@ -155,6 +155,7 @@ class QA(commands.Cog):
         article="Ask one article (pick its title as you type; default: every article)",
     )
     @app_commands.check(within_cooldown)
+    @app_commands.autocomplete(article=autocomplete_articles)
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -176,14 +177,6 @@ class QA(commands.Cog):
             )
         except UnknownArticle:  # removed between the check and the answer
             await send_private(interaction, rendering.no_such_article_text(article or ""))
-
-    @ask.autocomplete("article")
-    async def article_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """The articles whose titles match what has been typed (Discord shows up to 25)."""
-        choices = article_choices(self.bot.retriever.info.articles, current)
-        return [app_commands.Choice(name=title, value=source) for title, source in choices]
 
     @app_commands.check(within_cooldown)
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
