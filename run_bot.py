@@ -113,7 +113,7 @@ def _ask(args: argparse.Namespace) -> int:
 
     retriever = _open_retriever(args.settings)
     questions = args.question or stdin_questions()
-    ask(retriever, questions, sys.stdout, k=args.k, as_json=args.json)
+    ask(retriever, questions, sys.stdout, k=args.k, as_json=args.json, after=args.after)
     return 0
 
 
@@ -528,6 +528,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*", help="questions, each quoted; none: one per line from stdin")
     ask.add_argument("--k", type=_positive, default=3, help="passages per answer (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question on stdout")
+    ask.add_argument(
+        "--after",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the conversation (repeat, oldest first): the questions are asked "
+        "as the next turn after them",
+    )
     ask.set_defaults(parser=ask, handler=_ask)
 
     about = "rebuild the index from ARTICLES_DIR"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from index.answer import Answer
@@ -60,14 +60,22 @@ def chat(retriever: Retriever, lines: Iterable[str], out: TextIO, *, prompt: boo
         out.write("\n")
 
 
-def ask(retriever: Retriever, questions: Iterable[str], out: TextIO, *, k: int, as_json: bool) -> None:
+def ask(
+    retriever: Retriever,
+    questions: Iterable[str],
+    out: TextIO,
+    *,
+    k: int,
+    as_json: bool,
+    after: Sequence[str] = (),
+) -> None:
     """Answer `questions` in order, JSON lines or readable text, each as soon as it is answered.
 
     One at a time, so each answer's `took_ms` is that question's own time (a batch can only share
     its time out): 5.1 ms a question here against 3.6 batched, docs/benchmarks.md.
     """
     for question in questions:
-        answer = retriever.ask(question.rstrip("\n"), k)
+        answer = retriever.ask(question.rstrip("\n"), k, after=after)
         if as_json:
             out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:

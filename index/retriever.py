@@ -23,6 +23,7 @@ from index.aliases import LibraryAliases
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.candidates import PER_SIGNAL, gather
+from index.conversation import better, in_context
 from index.embedding import Embedder
 from index.features import CANDIDATE_FEATURES, candidate_features
 from index.lexical import QueryScores
@@ -83,6 +84,18 @@ class UnknownArticle(LookupError):
     def __init__(self, article: str) -> None:
         super().__init__(f"no article {article!r} in the index")
         self.article = article
+
+
+class Found(NamedTuple):
+    """One question's answer as the search found it: confidence, hits, and the probability that the
+    first hit answers it (the scorer's, calibrated)."""
+
+    confidence: Confidence
+    hits: list[Hit]
+    correct: float
+
+
+NOTHING = Found("none", [], 0.0)
 
 
 class Examined(NamedTuple):
@@ -184,17 +197,17 @@ class SearchIndex:
         k: int,
         scorer: Scorer,
         scope: np.ndarray | None = None,
-    ) -> list[tuple[Confidence, list[Hit]]]:
+    ) -> list[Found]:
         """Rank passages for each question (row i of `vectors` embeds question i): candidates (inside
         `scope`, when given), features, the scorer's ranking and confidence."""
-        results: list[tuple[Confidence, list[Hit]]] = []
+        results: list[Found] = []
         for passages, features, key_rows in self.examine(questions, vectors, scope):
             if not len(passages):
-                results.append(("none", []))
+                results.append(NOTHING)
                 continue
             ranked = scorer.decide(features)
             if ranked.confidence == "none":
-                results.append(("none", []))
+                results.append(Found("none", [], ranked.correct))
                 continue
             hits = [
                 Hit(
@@ -206,7 +219,7 @@ class SearchIndex:
                     ranked.order[:k].tolist(), ranked.scores[:k].tolist(), strict=False
                 )
             ]
-            results.append((ranked.confidence, hits))
+            results.append(Found(ranked.confidence, hits, ranked.correct))
         return results
 
 
@@ -299,35 +312,61 @@ class Retriever:
         """Serve `data` from now on (questions in flight finish on the old index)."""
         self._index = SearchIndex(data)
 
-    def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
+    def ask(self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()) -> Answer:
         """Answer one question with up to `k` passages, best first; from the article `article` (its
-        source) alone when given, else from every article."""
-        return self.ask_many([question], k, article)[0]
+        source) alone when given, else from every article; as the next turn after the questions
+        `after` (oldest first), when given (`index.conversation`)."""
+        return self.ask_many([question], k, article, [after])[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self,
+        questions: Sequence[str],
+        k: int = 3,
+        article: str | None = None,
+        after: Sequence[Sequence[str]] | None = None,
+    ) -> list[Answer]:
         """Answer several questions with one batched embedding call (from `article` alone, when
-        given); raises `UnknownArticle` for an article the index doesn't hold."""
+        given; each after its earlier questions `after[i]`, when given); raises `UnknownArticle`
+        for an article the index doesn't hold."""
         index = self._index  # one snapshot for the whole batch
         scope = index.scope(article)
         answers: list[Answer] = []
-        for question, notice, found, took_ms in self._search(index, questions, k, scope):
+        for question, notice, found, took_ms in self._search(index, questions, k, scope, after):
             if not question:
                 answers.append(Answer(question="", confidence="none", hits=(), notice=EMPTY_QUESTION))
                 continue
-            confidence, hits = found
-            answers.append(Answer(question, confidence, tuple(hits), took_ms=took_ms, notice=notice))
+            answers.append(
+                Answer(question, found.confidence, tuple(found.hits), took_ms=took_ms, notice=notice)
+            )
         return answers
 
-    def _search(self, index: SearchIndex, questions: Sequence[str], k: int, scope: np.ndarray | None):
-        """Per question: its normalised text, a notice, (confidence, hits) and the milliseconds its
-        share of the batch took."""
+    def _search(
+        self,
+        index: SearchIndex,
+        questions: Sequence[str],
+        k: int,
+        scope: np.ndarray | None,
+        after: Sequence[Sequence[str]] | None = None,
+    ):
+        """Per question: its normalised text, a notice, what was found and the milliseconds its
+        share of the batch took. A question with earlier turns is also asked in their context, in
+        the same embedding call, and the better-supported answer kept (`index.conversation`)."""
         started = time.perf_counter()
         normalized = [normalize_question(q) for q in questions]
+        earlier = list(after) if after is not None else [()] * len(questions)
         asked = [text for text, _ in normalized if text]
+        contexts = [earlier[n] for n, (text, _) in enumerate(normalized) if text]
         results = iter(())
         if asked:
-            vectors = self.embedder.embed(asked)
-            results = iter(index.search_many(asked, vectors, max(1, k), self.scorer, scope))
+            variants = [in_context(text, before) for text, before in zip(asked, contexts, strict=True)]
+            extra = [variant for variant in variants if variant is not None]
+            vectors = self.embedder.embed([*asked, *extra])
+            found = index.search_many([*asked, *extra], vectors, max(1, k), self.scorer, scope)
+            alone, with_context = iter(found[: len(asked)]), iter(found[len(asked) :])
+            results = iter(
+                better(next(alone), next(with_context) if variant is not None else None)
+                for variant in variants
+            )
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:
-            yield text, notice, (next(results) if text else ("none", [])), took_ms
+            yield text, notice, (next(results) if text else NOTHING), took_ms
