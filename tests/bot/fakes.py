@@ -91,10 +91,16 @@ class FakeRetriever:
             articles=ARTICLES,
         )
 
-    def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
-        return self.ask_many([question], k, article)[0]
+    def ask(self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()) -> Answer:
+        return self.ask_many([question], k, article, [after])[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self,
+        questions: Sequence[str],
+        k: int = 3,
+        article: str | None = None,
+        after: Sequence[Sequence[str]] | None = None,
+    ) -> list[Answer]:
         self.ask_delay.wait(5)
         self.asked.extend(questions)
         self.articles.extend([article] * len(questions))
