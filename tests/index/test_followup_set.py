@@ -1,0 +1,37 @@
+"""The blind follow-up set (data/benchmark/followups) is well formed: every conversation has the
+fields bench/followups.py reads, 2 or 3 turns, and evidence copied exactly from its article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+FOLLOWUPS = REPO / "data" / "benchmark" / "followups"
+ARTICLES = REPO / "data" / "benchmark" / "news"
+SETS = sorted(FOLLOWUPS.glob("*.jsonl"))
+
+
+def test_there_are_at_least_40_follow_ups_over_3_articles_and_as_many_self_contained_questions():
+    rows = [json.loads(line) for path in SETS for line in path.read_text().splitlines() if line.strip()]
+    kinds = [row["kind"] for row in rows]
+    assert len(SETS) >= 3
+    assert kinds.count("followup") >= 40
+    assert kinds.count("standalone") >= 40
+
+
+@pytest.mark.parametrize("path", SETS, ids=[path.stem for path in SETS])
+def test_every_conversation_is_well_formed_and_its_evidence_is_in_its_article(path: Path):
+    [article] = sorted((ARTICLES / path.stem / "articles").glob("*.txt"))
+    text = article.read_text(encoding="utf-8")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        row = json.loads(line)
+        assert row["kind"] in ("followup", "standalone"), number
+        assert len(row["turns"]) in ((2, 3) if row["kind"] == "followup" else (2,)), number
+        assert row["rewritten"].strip(), number
+        assert row["evidence"], number
+        for evidence in row["evidence"]:
+            assert evidence in text, f"{path.name}:{number}: {evidence!r}"
