@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.conversation import looks_like_a_follow_up
 from index.retriever import Found, Retriever
 from index.settings import PROJECT, IndexSettings
 from index.startup import load_embedder, open_retriever
@@ -108,6 +109,9 @@ class Asker:
         own, before = self.embed(questions), self.embed([c.previous[-1] for c in conversations])
         mixed = own + 0.5 * before
         mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+        gated = [looks_like_a_follow_up(c.question) for c in conversations]
+        weighted = self.vectors(last, mixed)
+        best = [a if a.correct >= b.correct else b for a, b in zip(alone, with_last, strict=True)]
         return {
             "alone": alone,
             "rewritten": self.texts([c.rewritten for c in conversations]),
@@ -116,11 +120,32 @@ class Asker:
             "previous passage": self.texts(
                 [f"{q} {p}".strip() for q, p in zip(questions, passages, strict=True)]
             ),
-            "weighted vectors": self.vectors(last, mixed),
-            "best of alone and previous question": [
-                a if a.correct >= b.correct else b for a, b in zip(alone, with_last, strict=True)
+            "weighted vectors": weighted,
+            "best of alone and previous question": best,
+            # context only for questions that look like follow-ups (index.conversation)
+            "gated: previous question": [
+                w if g else a for g, a, w in zip(gated, alone, with_last, strict=True)
             ],
+            "gated: weighted vectors": [
+                w if g else a for g, a, w in zip(gated, alone, weighted, strict=True)
+            ],
+            "gated: best of": [w if g else a for g, a, w in zip(gated, alone, best, strict=True)],
+            **{
+                f"gated: best of, context by {margin:.2f}": [
+                    b if g and b.correct >= a.correct + margin else a
+                    for g, a, b in zip(gated, alone, with_last, strict=True)
+                ]
+                for margin in (0.05, 0.1, 0.2, 0.3)
+            },
+            # what Retriever.ask(after=…) does (index.conversation: the gate, then the margin)
+            "implemented": self.implemented(conversations),
         }
+
+    def implemented(self, conversations: Sequence[Conversation]) -> list[Found]:
+        asked = self.retriever.ask_many(
+            [c.question for c in conversations], 3, after=[c.previous for c in conversations]
+        )
+        return [Found(a.confidence, list(a.hits), 0.0) for a in asked]
 
 
 def main(root: Path, report: Callable[[str], None] = print) -> dict[str, dict[str, Tally]]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from index.console import ask
-from index.conversation import MAX_TURNS, better, in_context
+from index.conversation import CONTEXT_MARGIN, MAX_TURNS, better, in_context, looks_like_a_follow_up
 from index.retriever import NOTHING, Found, Retriever
 
 
@@ -19,6 +21,31 @@ def test_a_question_in_context_follows_the_previous_question():
     assert in_context("alone?", []) is None
     assert in_context("alone?", ["  "]) is None
     assert MAX_TURNS == 3
+
+
+def test_a_question_that_stands_alone_is_not_put_in_context():
+    assert in_context("how much do aquarium tickets cost?", ["who opened the aquarium?"]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["when did he say it?", "and the police?", "what about the judge?", "why?", "how much did that cost?"],
+)
+def test_questions_that_lean_on_an_earlier_turn_look_like_follow_ups(question: str):
+    assert looks_like_a_follow_up(question)
+
+
+@pytest.mark.parametrize(
+    "question", ["who is buying tesco's stores in poland", "how much do aquarium tickets cost?"]
+)
+def test_questions_with_words_of_their_own_do_not(question: str):
+    assert not looks_like_a_follow_up(question)
+
+
+def test_the_contexts_answer_is_kept_only_when_clearly_more_likely():
+    alone = Found("low", [], 0.5)
+    assert better(alone, Found("high", [], 0.5 + CONTEXT_MARGIN)) is not alone
+    assert better(alone, Found("high", [], 0.5 + CONTEXT_MARGIN / 2)) is alone
 
 
 def test_the_better_supported_answer_is_kept_and_a_tie_keeps_the_question_as_asked():
