@@ -10,20 +10,24 @@ import pytest
 
 from tests.conftest import REPO
 
-FOLLOWUPS = REPO / "data" / "benchmark" / "followups"
-ARTICLES = REPO / "data" / "benchmark" / "news"
-SETS = sorted(FOLLOWUPS.glob("*.jsonl"))
+BENCHMARK = REPO / "data" / "benchmark"
+FOLLOWUPS = BENCHMARK / "followups"
+ARTICLES = BENCHMARK / "news"
+# the first blind set, the development set, the second blind set
+SETS = sorted(path for folder in BENCHMARK.glob("followups*") for path in folder.glob("*.jsonl"))
 
 
-def test_there_are_at_least_40_follow_ups_over_3_articles_and_as_many_self_contained_questions():
-    rows = [json.loads(line) for path in SETS for line in path.read_text().splitlines() if line.strip()]
+@pytest.mark.parametrize("folder", ["followups", "followups-blind2"])
+def test_a_blind_set_has_40_follow_ups_over_3_articles_and_as_many_self_contained_questions(folder: str):
+    paths = sorted((BENCHMARK / folder).glob("*.jsonl"))
+    rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
     kinds = [row["kind"] for row in rows]
-    assert len(SETS) >= 3
+    assert len(paths) >= 3
     assert kinds.count("followup") >= 40
     assert kinds.count("standalone") >= 40
 
 
-@pytest.mark.parametrize("path", SETS, ids=[path.stem for path in SETS])
+@pytest.mark.parametrize("path", SETS, ids=[f"{path.parent.name}/{path.stem}" for path in SETS])
 def test_every_conversation_is_well_formed_and_its_evidence_is_in_its_article(path: Path):
     [article] = sorted((ARTICLES / path.stem / "articles").glob("*.txt"))
     text = article.read_text(encoding="utf-8")
