@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from index.batching import AnswerBatcher, BatcherStopped
@@ -64,9 +65,10 @@ class AsyncRetriever:
         """True while a reindex runs, started here or by anyone else holding the retriever."""
         return self._reindexing or self.retriever.reindexing
 
-    async def ask(self, question: str, article: str | None = None) -> Answer:
-        """Answer `question` off the event loop (from `article` alone, when given); raises `Busy`
-        when too many are waiting, `UnknownArticle` for an article the index doesn't hold."""
+    async def ask(self, question: str, article: str | None = None, after: Sequence[str] = ()) -> Answer:
+        """Answer `question` off the event loop (from `article` alone, when given; as the next turn
+        after the questions `after`, when given); raises `Busy` when too many are waiting,
+        `UnknownArticle` for an article the index doesn't hold."""
         if self._closed:
             raise BatcherStopped("the bot is shutting down")
         if self._pending >= self.max_pending:
@@ -75,7 +77,7 @@ class AsyncRetriever:
         try:
             if not self._batcher.running:
                 await self._batcher.start()  # on the running loop, at the first question
-            return await self._batcher.ask(question, self.k, article)
+            return await self._batcher.ask(question, self.k, article, after)
         finally:
             self._pending -= 1
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ class _Request:
     question: str
     k: int
     article: str | None
+    after: tuple[str, ...]  # the conversation's earlier questions, oldest first
     future: asyncio.Future[Answer]
 
 
@@ -94,13 +96,15 @@ class AnswerBatcher:
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
 
-    async def ask(self, question: str, k: int = 3, article: str | None = None) -> Answer:
-        """Answer `question` with up to `k` passages (from `article` alone, when given); raises what
-        answering raised."""
+    async def ask(
+        self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()
+    ) -> Answer:
+        """Answer `question` with up to `k` passages (from `article` alone, when given; as the next
+        turn after the questions `after`, when given); raises what answering raised."""
         if not self.running or self._queue is None:
             raise BatcherStopped("the answer batcher is not running (call start() first)")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(question, k, article, future))
+        self._queue.put_nowait(_Request(question, k, article, tuple(after), future))
         return await future
 
     async def _serve(self) -> None:
@@ -128,7 +132,10 @@ class AnswerBatcher:
         for k, article in dict.fromkeys((request.k, request.article) for request in batch):
             group = [request for request in batch if (request.k, request.article) == (k, article)]
             questions = [request.question for request in group]
-            work = asyncio.ensure_future(asyncio.to_thread(self.retriever.ask_many, questions, k, article))
+            after = [request.after for request in group]
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self.retriever.ask_many, questions, k, article, after)
+            )
             try:
                 await asyncio.shield(work)
             except asyncio.CancelledError:

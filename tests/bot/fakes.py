@@ -65,6 +65,7 @@ class FakeRetriever:
         self.generation = generation
         self.asked: list[str] = []
         self.articles: list[str | None] = []  # the article each question was asked of (None: all)
+        self.afters: list[list[str]] = []  # each question's earlier turns (its conversation)
         self.reindex_started = threading.Event()
         self.reindex_release = threading.Event()
         self.reindex_release.set()
@@ -104,6 +105,7 @@ class FakeRetriever:
         self.ask_delay.wait(5)
         self.asked.extend(questions)
         self.articles.extend([article] * len(questions))
+        self.afters.extend(list(turns) for turns in (after or [()] * len(questions)))
         return [answer(question, hits=[hit(key=self.generation)] * k) for question in questions]
 
     def reindex(self) -> BuildStats:

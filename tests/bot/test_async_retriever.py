@@ -35,10 +35,12 @@ async def test_ask_runs_off_the_event_loop() -> None:
     threads: list[int] = []
 
     class Recording(FakeRetriever):
-        def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+        def ask_many(
+            self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+        ) -> list[Answer]:
             threads.append(threading.get_ident())
             time.sleep(0.05)  # blocking work: the loop must stay free meanwhile
-            return super().ask_many(questions, k, article)
+            return super().ask_many(questions, k, article, after)
 
     retriever = AsyncRetriever(Recording())
     ticks = 0
@@ -66,7 +68,9 @@ async def test_questions_asked_together_share_one_worker_thread() -> None:
     lock = threading.Lock()
 
     class Counting(FakeRetriever):
-        def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+        def ask_many(
+            self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+        ) -> list[Answer]:
             nonlocal running, peak
             with lock:
                 running += 1
@@ -75,7 +79,7 @@ async def test_questions_asked_together_share_one_worker_thread() -> None:
             time.sleep(0.02)
             with lock:
                 running -= 1
-            return super().ask_many(questions, k, article)
+            return super().ask_many(questions, k, article, after)
 
     retriever = AsyncRetriever(Counting())
     answers = await asyncio.gather(*(retriever.ask(f"q{n}") for n in range(20)))

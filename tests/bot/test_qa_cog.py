@@ -172,7 +172,7 @@ async def test_reaction_failure_is_not_an_error(article_bot: ArticleBot, clock: 
 
 
 async def test_busy_is_said_politely(article_bot: ArticleBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def busy(question: str) -> None:
+    async def busy(question: str, **_: object) -> None:
         raise Busy
 
     monkeypatch.setattr(article_bot.retriever, "ask", busy)

@@ -59,7 +59,9 @@ async def test_different_k_in_one_batch_are_answered_with_their_own_k(retriever:
 class FailingRetriever:
     """Stands in for a Retriever whose model fails."""
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+    ) -> list[Answer]:
         raise RuntimeError("model exploded")
 
 
@@ -79,7 +81,9 @@ class OneBadQuestion:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+    ) -> list[Answer]:
         self.batches.append(list(questions))
         if "poison" in questions:
             raise ValueError("scoring failed on one question")
@@ -104,7 +108,9 @@ class RecordingRetriever:
     def __init__(self) -> None:
         self.calls: list[tuple[list[str], int, str | None]] = []
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+    ) -> list[Answer]:
         self.calls.append((list(questions), k, article))
         return [Answer(question, "none", ()) for question in questions]
 
@@ -129,7 +135,9 @@ class SlowRetriever:
     def __init__(self) -> None:
         self.started = threading.Event()
 
-    def ask_many(self, questions: Sequence[str], k: int = 3, article: str | None = None) -> list[Answer]:
+    def ask_many(
+        self, questions: Sequence[str], k: int = 3, article: str | None = None, after=None
+    ) -> list[Answer]:
         self.started.set()
         time.sleep(0.3)
         return [Answer(question=q, confidence="none", hits=()) for q in questions]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -21,6 +22,7 @@ from discord.ext import commands
 from bot import rendering
 from bot.article_choice import MAX_CHOICE_CHARS, autocomplete_articles, chosen_article
 from bot.async_retriever import Busy
+from bot.conversations import CHAIN_MINUTES, DM_MINUTES, Conversations
 from bot.exts.qa._feedback import Feedback
 from bot.exts.qa._more import AnswerShelf, MorePassages
 from bot.permissions import may_answer_in
@@ -68,6 +70,7 @@ class QA(commands.Cog):
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
         self.shelf = AnswerShelf()
+        self.conversations = Conversations(clock=bot.clock)
         self.direct_reply_seconds = DIRECT_REPLY_SECONDS
         self.ask_menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_about_message)
 
@@ -234,8 +237,10 @@ class QA(commands.Cog):
             await self.slow_down(message)
             return
         started = time.perf_counter()
+        conversation, minutes = self.conversation_of(message, is_dm=is_dm)
+        earlier = self.conversations.earlier(conversation, minutes=minutes)
         try:
-            answer = await self.bot.retriever.ask(question)
+            answer = await self.bot.retriever.ask(question, after=earlier)
         except Busy:
             await self.reply_to(message, content=rendering.BUSY)
             return
@@ -243,12 +248,24 @@ class QA(commands.Cog):
         answer_id = self.record(
             answer, via="dm" if is_dm else "mention", asker=asker, took=time.perf_counter() - started
         )
-        await self.reply_to(message, **self.reply_for(answer, answer_id))
+        sent = await self.reply_to(message, **self.reply_for(answer, answer_id))
+        if answer.question:
+            self.conversations.add(conversation, answer.question, answer_id=sent.id)
 
-    async def reply_to(self, message: discord.Message, **reply: Any) -> None:
+    def conversation_of(self, message: discord.Message, *, is_dm: bool) -> tuple[Hashable, float]:
+        """Which conversation `message` continues, and for how many minutes one lasts: a DM's, a
+        reply to one of the bot's answers (that answer's), or a new one of its own."""
+        if is_dm:
+            return ("dm", message.channel.id), DM_MINUTES
+        replied = message.reference.message_id if message.reference is not None else None
+        if replied is not None and (key := self.conversations.of_answer(replied)) is not None:
+            return key, CHAIN_MINUTES
+        return ("chain", message.id), CHAIN_MINUTES
+
+    async def reply_to(self, message: discord.Message, **reply: Any) -> discord.Message:
         """Reply to `message` without pinging its author or anyone else; still sent if the message
         was deleted meanwhile."""
-        await message.channel.send(
+        return await message.channel.send(
             **reply,
             reference=message.to_reference(fail_if_not_exists=False),
             mention_author=False,
