@@ -130,10 +130,17 @@ class SearchIndex:
         is_own = np.zeros(len(self.owners), dtype=bool)
         is_own[self._unit_rows[self._first[:-1]]] = True
         self.is_key = is_sentence | (is_own & ~has_sentences[self.owners])
-        sources = np.array([passage.source for passage in data.passages], dtype=object)
-        self._scopes = {source: sources == source for source in dict.fromkeys(sources.tolist())}
+        # Each article's passage numbers, grouped in one pass: a mask per article would cost
+        # articles × passages at every load (2,000 × 30,000 here), a scope builds one when asked.
+        sources = [passage.source for passage in data.passages]
+        names, owner = np.unique(np.array(sources, dtype=str), return_inverse=True)
+        order = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[order], np.arange(len(names) + 1))
+        self._passages_of = {
+            str(name): order[bounds[n] : bounds[n + 1]] for n, name in enumerate(names.tolist())
+        }
         self.articles = tuple(
-            ArticleInfo(source, article["title"], int(np.count_nonzero(self._scopes.get(source, False))))
+            ArticleInfo(source, article["title"], len(self._passages_of.get(source, ())))
             for article in data.manifest.articles
             if (source := article["source"])
         )
@@ -159,9 +166,11 @@ class SearchIndex:
         None for every article. Raises `UnknownArticle` for an article the index doesn't hold."""
         if article is None:
             return None
-        if article not in self._scopes:
+        if article not in self._passages_of:
             raise UnknownArticle(article)
-        return self._scopes[article]
+        scope = np.zeros(len(self.data.passages), dtype=bool)
+        scope[self._passages_of[article]] = True
+        return scope
 
     def examine(
         self, questions: Sequence[str], vectors: np.ndarray, scope: np.ndarray | None = None
