@@ -56,7 +56,7 @@ async def test_login_ready_and_guild_create_reach_on_ready(stand_in, start_clien
     [guild] = guilds
     assert guild.name == "Article Readers"
     assert guild.owner_id == world.user("olivia").id
-    assert [c.name for c in guild.text_channels] == ["general", "article-questions"]
+    assert [c.name for c in guild.text_channels] == ["general", "article-questions", "no-threads"]
     assert {r.name for r in guild.roles} == {"@everyone", "Admin", "Moderator", "Article Bot"}
     assert guild.me.guild_permissions.send_messages
     assert [(r.method, r.path) for r in stand_in.requests] == [

@@ -21,12 +21,16 @@ gives ``DISCORD_TOKEN``, ``DISCORD_API_BASE_URL``, ``DISCORD_GATEWAY_URL`` and
 ``DISCORD_GUILD_IDS`` for a bot running as a subprocess.
 
 What exists (``world.py``): the bot ``article-bot`` in the guild "Article Readers" with
-``#general`` and ``#article-questions``; users ``olivia`` (owner), ``adam`` (Admin role: Manage
-Server), ``mona`` (Moderator: Manage Messages only), ``rita`` and ``ned`` (plain members with
-Discord's real default @everyone permissions) and ``dora`` (DMs only). Message content, members
-and guild payloads follow the spec's response schemas, and interactions carry ``member`` with
-permissions computed from roles (``user`` in DMs), ``app_permissions``, ``channel``,
-``context``, ``authorizing_integration_owners`` and the rest discord.py reads.
+``#general``, ``#article-questions`` and ``#no-threads`` (whose @everyone overwrite denies Create
+Public Threads); users ``olivia`` (owner), ``adam`` (Admin role: Manage Server), ``mona``
+(Moderator: Manage Messages only), ``rita`` and ``ned`` (plain members with Discord's real default
+@everyone permissions) and ``dora`` (DMs only). Message content, members and guild payloads follow
+the spec's response schemas. Permissions are computed per channel as Discord documents it (roles,
+then the channel's overwrites: @everyone's, the member's roles', the member's; ``FakeOverwrite``),
+for the bot's requests (403 50013, or 50001 Missing Access where it cannot see the channel) and
+for what interactions carry: ``member`` with its permissions in the channel (``user`` in DMs),
+``app_permissions``, ``channel``, resolved members and channels, ``context``,
+``authorizing_integration_owners`` and the rest discord.py reads.
 
 Covered REST (everything else is "unexpected"): ``/users/@me``, ``/oauth2/applications/@me``,
 ``/gateway``, ``/gateway/bot``; global and guild application commands (list, bulk PUT, create,
@@ -85,19 +89,19 @@ Also: ``message_command``, ``user_command``, ``press_button``, ``submit_modal``;
 tests: ``with DiscordStandIn.in_thread() as threaded: threaded.call(threaded.server.post_message,
 ...)``. By hand: ``cd tests/e2e && python -m stand_in``.
 
-Not covered: voice, threads and forum channels, permission overwrites, guild and role
-management, audit-log reasons, real rate-limit buckets (only injected 429s), ETF encoding and
-zstd-stream compression; files users attach to messages (only to commands), downloads of the
-bot's own uploads (their URLs point at cdn.discordapp.com), image attachments' width, height and
-placeholder, Discord's ``/ephemeral-attachments/`` path and signed URLs (``?ex=&is=&hm=``) with
-their expiry, and Discord's own upload limit (any declared size is delivered).
+Not covered: voice, threads and forum channels, guild, role and overwrite management, audit-log
+reasons, real rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compression;
+files users attach to messages (only to commands), downloads of the bot's own uploads (their URLs
+point at cdn.discordapp.com), image attachments' width, height and placeholder, Discord's
+``/ephemeral-attachments/`` path and signed URLs (``?ex=&is=&hm=``) with their expiry, and
+Discord's own upload limit (any declared size is delivered).
 """
 
 from __future__ import annotations
 
 from .cdn import CDN_ROUTE, Upload
 from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
-from .guild import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
+from .guild import FakeChannel, FakeGuild, FakeMember, FakeOverwrite, FakeRole, FakeUser
 from .interactions import SentInteraction
 from .recording import RecordedRequest, ValidationFailure
 from .server import DEFAULT_TOKEN, DiscordStandIn
@@ -113,6 +117,7 @@ __all__ = [
     "FakeChannel",
     "FakeGuild",
     "FakeMember",
+    "FakeOverwrite",
     "FakeRole",
     "FakeUser",
     "Fault",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .api import UNKNOWN_APPLICATION_COMMAND, ApiError, Call, InvalidBody, Reply
+from .api import MISSING_ACCESS, UNKNOWN_APPLICATION_COMMAND, ApiError, Call, InvalidBody, Reply
 from .payloads import CHAT_INPUT, SUB_COMMAND, SUB_COMMAND_GROUP
 from .snowflakes import Snowflakes
 from .world import World
@@ -105,7 +105,7 @@ class Commands:
 
     def _scope(self, call: Call) -> int | None:
         if call.param_id("application_id") != self.world.application_id:
-            raise ApiError(403, 50001, "Missing Access")
+            raise ApiError(403, MISSING_ACCESS, "Missing Access")
         return call.param_id("guild_id") if "guild_id" in call.params else None
 
     def _existing(self, call: Call) -> tuple[int | None, dict[str, Any]]:

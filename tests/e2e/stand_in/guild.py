@@ -1,7 +1,15 @@
 """Users, roles, members, channels and guilds of the stand-in, and their Discord payloads.
 
 Payload shapes follow the spec's response schemas (``UserResponse``, ``GuildRoleResponse``,
-``GuildMemberResponse``, ``GuildChannelResponse``, ``GuildResponse``); a test validates them.
+``GuildMemberResponse``, ``GuildChannelResponse``, ``ChannelPermissionOverwriteResponse``,
+``GuildResponse``); a test validates them.
+
+Permissions in a channel follow Discord's documented algorithm
+(https://discord.com/developers/docs/topics/permissions#permission-overwrites): the guild-level
+base (@everyone OR the member's roles; everything for the owner and administrators), then the
+channel's @everyone overwrite, the member's role overwrites together (deny, then allow), then the
+member's own overwrite. As in the ``permissions`` fields Discord sends, implicit denials (no View
+Channel, so nothing else) are not folded in: a handler checks View Channel itself.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
 MENTION_EVERYONE = 1 << 17
 USE_APPLICATION_COMMANDS = 1 << 31
+MANAGE_THREADS = 1 << 34
+CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 # What an app may do in a DM with its bot user, reported as ``app_permissions`` there.
 DM_PERMISSIONS = (
@@ -31,8 +42,18 @@ ALL_PERMISSIONS = 0x1F7FFFFFFFFFFF
 # What a new guild's @everyone role gets today: no Administrator, Manage Server or Manage Messages.
 DEFAULT_EVERYONE_PERMISSIONS = 2248473465835073
 
+# Channel types.
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
+ANNOUNCEMENT_CHANNEL = 5
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+# Overwrite types.
+ROLE_OVERWRITE = 0
+MEMBER_OVERWRITE = 1
+# What Discord gives a thread created without ``auto_archive_duration``: one day, whatever the
+# channel's default (https://github.com/discord/discord-api-docs/issues/3660).
+DEFAULT_AUTO_ARCHIVE_MINUTES = 1440
 
 
 @dataclass(frozen=True)
@@ -144,8 +165,23 @@ class FakeMember:
 
 
 @dataclass(frozen=True)
+class FakeOverwrite:
+    """A channel's permission overwrite for one role (``type`` 0; @everyone's id is the guild's)
+    or one member (``type`` 1)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        """The overwrite object (``ChannelPermissionOverwriteResponse``)."""
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+
+
+@dataclass(frozen=True)
 class FakeChannel:
-    """A guild text channel (no permission overwrites) or, with ``guild_id`` None, a DM."""
+    """A guild text (or announcement) channel with its overwrites or, with ``guild_id`` None, a DM."""
 
     id: int
     name: str | None
@@ -154,6 +190,7 @@ class FakeChannel:
     type: int = TEXT_CHANNEL
     topic: str | None = None
     recipient: FakeUser | None = None  # the other side of a DM
+    overwrites: tuple[FakeOverwrite, ...] = ()
 
     def payload(self) -> dict[str, Any]:
         """The channel object (``GuildChannelResponse`` or ``PrivateChannelResponse``)."""
@@ -178,8 +215,12 @@ class FakeChannel:
             "nsfw": False,
             "rate_limit_per_user": 0,
             "last_message_id": None,
-            "permission_overwrites": [],
+            "permission_overwrites": [overwrite.payload() for overwrite in self.overwrites],
         }
+
+
+# Where messages can be posted: a guild or DM channel.
+Channel = FakeChannel
 
 
 @dataclass(frozen=True)
@@ -226,15 +267,29 @@ class FakeGuild:
                 return channel
         raise KeyError(f"guild {self.name!r} has no channel {channel_id}")
 
-    def permissions(self, user_id: int) -> int:
-        """The member's permissions: everything for the owner and administrators, otherwise
-        @everyone OR'ed with their roles (channels have no overwrites)."""
+    def base_permissions(self, user_id: int) -> int:
+        """The member's guild-level permissions: everything for the owner and administrators,
+        otherwise @everyone OR'ed with their roles."""
         if user_id == self.owner_id:
             return ALL_PERMISSIONS
         value = self.everyone.permissions
         for role_id in self.member(user_id).role_ids:
             value |= self.role(role_id).permissions
         return ALL_PERMISSIONS if value & ADMINISTRATOR else value
+
+    def permissions(self, user_id: int, channel: Channel | None = None) -> int:
+        """The member's permissions in ``channel`` after the channel's
+        overwrites, or guild-wide without a channel; administrators bypass overwrites."""
+        value = self.base_permissions(user_id)
+        if channel is None or value & ADMINISTRATOR:
+            return value
+        return apply_overwrites(
+            value,
+            channel.overwrites,
+            everyone_id=self.id,
+            role_ids=self.member(user_id).role_ids,
+            user_id=user_id,
+        )
 
     def partial_payload(self) -> dict[str, Any]:
         """The ``guild`` object inside an interaction."""
@@ -308,6 +363,33 @@ class FakeGuild:
             "soundboard_sounds": [],
             "lazy": True,
         }
+
+
+def apply_overwrites(
+    permissions: int,
+    overwrites: tuple[FakeOverwrite, ...],
+    *,
+    everyone_id: int,
+    role_ids: tuple[int, ...],
+    user_id: int,
+) -> int:
+    """``permissions`` after ``overwrites`` in Discord's order: @everyone's, then the member's
+    roles' together (deny, then allow), then the member's own."""
+    by_key = {(overwrite.type, overwrite.id): overwrite for overwrite in overwrites}
+    everyone = by_key.get((ROLE_OVERWRITE, everyone_id))
+    if everyone is not None:
+        permissions = (permissions & ~everyone.deny) | everyone.allow
+    allow = deny = 0
+    for role_id in role_ids:
+        overwrite = by_key.get((ROLE_OVERWRITE, role_id))
+        if overwrite is not None:
+            allow |= overwrite.allow
+            deny |= overwrite.deny
+    permissions = (permissions & ~deny) | allow
+    member = by_key.get((MEMBER_OVERWRITE, user_id))
+    if member is not None:
+        permissions = (permissions & ~member.deny) | member.allow
+    return permissions
 
 
 def _without(data: dict[str, Any], key: str) -> dict[str, Any]:

@@ -162,7 +162,7 @@ class Interactions:
     ) -> SentInteraction:
         """A chat-input command; ``name`` may include a subcommand ("article refresh"); an
         ``Upload`` value fills an attachment option."""
-        data = self._chat_input_data(name, options, channel, focused=None)
+        data = self._chat_input_data(name, options, user, channel, focused=None)
         return self._new(APPLICATION_COMMAND, data, user, channel, locale, CHAT_INPUT)
 
     def autocomplete(
@@ -177,11 +177,17 @@ class Interactions:
     ) -> SentInteraction:
         """The user typing into option ``focused`` of ``/name``: ``options`` hold what is typed
         so far (required ones may be missing), sent as strings as Discord does."""
-        data = self._chat_input_data(name, options, channel, focused=focused)
+        data = self._chat_input_data(name, options, user, channel, focused=focused)
         return self._new(AUTOCOMPLETE, data, user, channel, locale, CHAT_INPUT)
 
     def _chat_input_data(
-        self, name: str, options: Mapping[str, Any], channel: FakeChannel, *, focused: str | None
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        user: FakeUser,
+        channel: FakeChannel,
+        *,
+        focused: str | None,
     ) -> dict[str, Any]:
         root, *path = name.split()
         command = self._registered(root, CHAT_INPUT, channel)
@@ -189,7 +195,9 @@ class Interactions:
             key: self._cdn.store(value, channel.id) if isinstance(value, Upload) else value
             for key, value in options.items()
         }
-        opts, resolved = command_options(command, path, values, self.world, focused=focused)
+        opts, resolved = command_options(
+            command, path, values, self.world, user=user, channel=channel, focused=focused
+        )
         data: dict[str, Any] = {
             "id": command["id"],
             "name": root,
@@ -240,6 +248,8 @@ class Interactions:
             [],
             {"target": target},
             self.world,
+            user=user,
+            channel=channel,
         )
         data: dict[str, Any] = {
             "id": command["id"],

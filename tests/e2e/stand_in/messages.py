@@ -2,10 +2,12 @@
 
 Discord's rules that catch real bugs are kept: an empty message is refused (50006), a reply to
 an unknown message fails unless ``fail_if_not_exists`` is false, the bot may edit only its own
-messages (50005) and may delete others' only with Manage Messages (50013). The bot's own
-messages come back over the gateway as MESSAGE_CREATE, as on Discord. A message a member posts
-has ``mention_everyone`` and ``mention_roles`` filled in as Discord does: only when the author
-may ping them (the Mention @everyone, @here and All Roles permission).
+messages (50005) and may delete others' only with Manage Messages (50013). Permissions are the
+bot's in the channel, after its overwrites; where it cannot see the channel at all the answer is
+50001 Missing Access, as on Discord. The bot's own messages come back over the gateway as
+MESSAGE_CREATE, as on Discord. A message a member posts has ``mention_everyone`` and
+``mention_roles`` filled in as Discord does: only when the author may ping them (the Mention
+@everyone, @here and All Roles permission in the channel).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from .api import (
     CANNOT_EDIT_OTHERS_MESSAGE,
     CANNOT_SEND_EMPTY_MESSAGE,
+    MISSING_ACCESS,
     MISSING_PERMISSIONS,
     UNKNOWN_CHANNEL,
     UNKNOWN_MEMBER,
@@ -173,8 +176,10 @@ class Messages:
     # -- REST handlers --------------------------------------------------------------------------
 
     def get_channel(self, call: Call) -> Reply:
-        """GET /channels/{channel_id}."""
-        return Reply(200, self.channel(call).payload())
+        """GET /channels/{channel_id}: only a channel the bot can see."""
+        channel = self.channel(call)
+        self.require(channel, VIEW_CHANNEL)
+        return Reply(200, channel.payload())
 
     def create_dm(self, call: Call) -> Reply:
         """POST /users/@me/channels: the DM channel with ``recipient_id``."""
@@ -187,7 +192,7 @@ class Messages:
     def create(self, call: Call) -> Reply:
         """POST /channels/{channel_id}/messages."""
         channel = self.channel(call)
-        self._require(channel, VIEW_CHANNEL | SEND_MESSAGES)
+        self.require(channel, VIEW_CHANNEL | SEND_MESSAGES)
         body = call.body or {}
         if not any(body.get(k) for k in _CONTENT_KEYS):
             raise ApiError(400, CANNOT_SEND_EMPTY_MESSAGE, "Cannot send an empty message")
@@ -241,7 +246,7 @@ class Messages:
         channel = self.channel(call)
         message = self.message(call)
         if message["author"]["id"] != str(self.world.bot.id):
-            self._require(channel, MANAGE_MESSAGES)
+            self.require(channel, MANAGE_MESSAGES)
         self.remove(message, channel)
         return Reply(204)
 
@@ -287,11 +292,16 @@ class Messages:
             raise ApiError(404, UNKNOWN_MESSAGE, "Unknown Message")
         return message
 
-    def _require(self, channel: FakeChannel, permissions: int) -> None:
+    def require(self, channel: FakeChannel, permissions: int) -> None:
+        """Refuse as Discord does unless the bot has ``permissions`` in ``channel``: 50001
+        Missing Access when it cannot even see the channel, else 50013 Missing Permissions."""
         if channel.guild_id is None:
             return
         guild = self.world.guild_by_id(channel.guild_id)
-        if guild.permissions(self.world.bot.id) & permissions != permissions:
+        granted = guild.permissions(self.world.bot.id, channel)
+        if not granted & VIEW_CHANNEL:
+            raise ApiError(403, MISSING_ACCESS, "Missing Access")
+        if granted & permissions != permissions:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
 
     def _reply_fields(self, channel: FakeChannel, reference: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,7 +323,9 @@ class Messages:
         if channel.guild_id is None:
             return {}
         guild = self.world.guild_by_id(channel.guild_id)
-        may_ping = guild.has_member(author.id) and bool(guild.permissions(author.id) & MENTION_EVERYONE)
+        may_ping = guild.has_member(author.id) and bool(
+            guild.permissions(author.id, channel) & MENTION_EVERYONE
+        )
         roles: list[str] = []
         for role_id in dict.fromkeys(int(m) for m in _ROLE_MENTION.findall(content)):
             if may_ping and any(role.id == role_id for role in guild.roles):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .api import UploadedFile
@@ -171,8 +172,8 @@ def interaction_payload(
     message: Mapping[str, Any] | None = None,
     locale: str = "en-US",
 ) -> dict[str, Any]:
-    """An INTERACTION_CREATE payload: ``member`` with computed permissions in a guild, ``user``
-    in a DM, plus the fields discord.py requires."""
+    """An INTERACTION_CREATE payload: ``member`` with the user's permissions in the channel (after
+    its overwrites) in a guild, ``user`` in a DM, plus the fields discord.py requires."""
     payload: dict[str, Any] = {
         "id": str(interaction_id),
         "application_id": str(world.application_id),
@@ -199,7 +200,7 @@ def interaction_payload(
         )
         return payload
     guild = world.guild_by_id(channel.guild_id)
-    permissions = str(guild.permissions(user.id))
+    permissions = str(guild.permissions(user.id, channel))
     payload.update(
         guild_id=str(guild.id),
         guild=guild.partial_payload(),
@@ -209,7 +210,7 @@ def interaction_payload(
         member={**guild.member(user.id).payload(), "permissions": permissions},
         context=CONTEXT_GUILD,
         authorizing_integration_owners={GUILD_INSTALL: str(guild.id)},
-        app_permissions=str(guild.permissions(world.bot.id)),
+        app_permissions=str(guild.permissions(world.bot.id, channel)),
     )
     return payload
 
@@ -220,22 +221,27 @@ def command_options(
     values: Mapping[str, Any],
     world: World,
     *,
+    user: FakeUser,
+    channel: FakeChannel,
     focused: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The ``options`` and ``resolved`` of a chat-input (or autocomplete) interaction.
 
     ``path`` names subcommand group/subcommand below ``command``; ``values`` maps option names
     to Python values (``FakeUser``, ``FakeChannel`` and ``FakeRole`` for those option types, an
-    attachment object from ``Cdn.store`` for attachments). With ``focused``, the options of an
-    autocomplete interaction: required ones may be missing, string, integer and number values
-    are sent as typed (strings), and the focused option, which must have autocomplete on,
-    carries ``"focused": true``. Raises ValueError naming the option when a value does not fit
-    the registered command.
+    attachment object from ``Cdn.store`` for attachments); ``user`` runs the command in
+    ``channel``, which decides the permissions of resolved members and channels. With
+    ``focused``, the options of an autocomplete interaction: required ones may be missing,
+    string, integer and number values are sent as typed (strings), and the focused option, which
+    must have autocomplete on, carries ``"focused": true``. Raises ValueError naming the option
+    when a value does not fit the registered command.
     """
     definitions = command.get("options") or []
     if path:
         sub = _find_option(definitions, path[0], (SUB_COMMAND, SUB_COMMAND_GROUP), command)
-        inner, resolved = command_options(sub, path[1:], values, world, focused=focused)
+        inner, resolved = command_options(
+            sub, path[1:], values, world, user=user, channel=channel, focused=focused
+        )
         return [{"name": sub["name"], "type": sub["type"], "options": inner}], resolved
     if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in definitions):
         names = [o["name"] for o in definitions]
@@ -244,9 +250,10 @@ def command_options(
         _check_focused(_find_option(definitions, focused, None, command), values, command)
     options: list[dict[str, Any]] = []
     resolved: dict[str, Any] = {}
+    invocation = _Invocation(world, user, channel)
     for name, value in values.items():
         definition = _find_option(definitions, name, None, command)
-        option = _option(definition, value, resolved, world, typed=focused is not None)
+        option = _option(definition, value, resolved, invocation, typed=focused is not None)
         if name == focused:
             option["focused"] = True
         options.append(option)
@@ -282,7 +289,12 @@ def _find_option(
 
 
 def _option(
-    definition: Mapping[str, Any], value: Any, resolved: dict[str, Any], world: World, *, typed: bool
+    definition: Mapping[str, Any],
+    value: Any,
+    resolved: dict[str, Any],
+    invocation: _Invocation,
+    *,
+    typed: bool,
 ) -> dict[str, Any]:
     kind = definition["type"]
     name = definition["name"]
@@ -295,14 +307,12 @@ def _option(
         return {"name": name, "type": kind, "value": str(value)}
     if kind in (USER, MENTIONABLE) and isinstance(value, FakeUser):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
-        for guild in world.guilds:
-            if guild.has_member(value.id):
-                member = guild.member(value.id).payload(with_user=False)
-                member["permissions"] = str(guild.permissions(value.id))
-                resolved.setdefault("members", {})[str(value.id)] = member
+        member = _resolved_member(value, invocation)
+        if member is not None:
+            resolved.setdefault("members", {})[str(value.id)] = member
         return {"name": name, "type": kind, "value": str(value.id)}
     if kind == CHANNEL and isinstance(value, FakeChannel):
-        resolved.setdefault("channels", {})[str(value.id)] = _resolved_channel(value, world)
+        resolved.setdefault("channels", {})[str(value.id)] = _resolved_channel(value, invocation)
         return {"name": name, "type": kind, "value": str(value.id)}
     if kind in (ROLE, MENTIONABLE) and isinstance(value, FakeRole):
         resolved.setdefault("roles", {})[str(value.id)] = value.payload()
@@ -317,12 +327,40 @@ def _option(
     return {"name": name, "type": kind, "value": value}
 
 
-def _resolved_channel(channel: FakeChannel, world: World) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Invocation:
+    """Who runs a command where: what resolved members' and channels' permissions depend on."""
+
+    world: World
+    user: FakeUser
+    channel: FakeChannel
+
+
+def _resolved_member(user: FakeUser, invocation: _Invocation) -> dict[str, Any] | None:
+    """A resolved member: their permissions in the channel the command ran in; None outside
+    that channel's guild (a DM has no members)."""
+    channel = invocation.channel
+    if channel.guild_id is None:
+        return None
+    guild = invocation.world.guild_by_id(channel.guild_id)
+    if not guild.has_member(user.id):
+        return None
+    member = guild.member(user.id).payload(with_user=False)
+    member["permissions"] = str(guild.permissions(user.id, channel))
+    return member
+
+
+def _resolved_channel(channel: FakeChannel, invocation: _Invocation) -> dict[str, Any]:
+    """A resolved (partial) channel: ``permissions`` are the invoking user's in it,
+    ``app_permissions`` the bot's."""
     data = {"id": str(channel.id), "name": channel.name, "type": channel.type, "flags": 0}
     if channel.type != DM_CHANNEL and channel.guild_id is not None:
+        world = invocation.world
         guild: FakeGuild = world.guild_by_id(channel.guild_id)
         data.update(
-            permissions=str(guild.permissions(world.bot.id)),
+            guild_id=str(guild.id),
+            permissions=str(guild.permissions(invocation.user.id, channel)),
+            app_permissions=str(guild.permissions(world.bot.id, channel)),
             position=channel.position,
             nsfw=False,
             rate_limit_per_user=0,

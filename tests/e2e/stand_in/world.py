@@ -10,8 +10,18 @@ rita, ned   ordinary members (@everyone only: Discord's real default, no admin b
 dora        shares no guild with the bot; reach her through DMs
 ==========  ==========================================================================
 
-Channels: ``#general`` and ``#article-questions``. The bot is a member with Discord's managed
-"Article Bot" role. Ids are fixed so failures are easy to read.
+Channels (text, in this order):
+
+====================  =====================================================================
+#general              guild id + 10; no overwrites
+#article-questions    guild id + 11; no overwrites
+#no-threads           guild id + 12; its @everyone overwrite denies Create Public Threads, so
+                      the bot (and everyone else but the owner) may talk there but not start
+                      threads
+====================  =====================================================================
+
+The bot is a member with Discord's managed "Article Bot" role. Ids are fixed so failures are easy
+to read.
 """
 
 from __future__ import annotations
@@ -23,11 +33,13 @@ from typing import Any
 from .guild import (
     ADD_REACTIONS,
     ATTACH_FILES,
+    CREATE_PUBLIC_THREADS,
     DEFAULT_EVERYONE_PERMISSIONS,
     EMBED_LINKS,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
     READ_MESSAGE_HISTORY,
+    ROLE_OVERWRITE,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     USE_APPLICATION_COMMANDS,
@@ -35,6 +47,7 @@ from .guild import (
     FakeChannel,
     FakeGuild,
     FakeMember,
+    FakeOverwrite,
     FakeRole,
     FakeUser,
 )
@@ -196,6 +209,14 @@ def default_world() -> World:
     channels = (
         FakeChannel(guild_id + 10, "general", guild_id, position=0, topic=None),
         FakeChannel(guild_id + 11, "article-questions", guild_id, position=1, topic="Ask the article bot"),
+        FakeChannel(
+            guild_id + 12,
+            "no-threads",
+            guild_id,
+            position=2,
+            topic="Talk here; threads are switched off",
+            overwrites=(FakeOverwrite(everyone.id, ROLE_OVERWRITE, deny=CREATE_PUBLIC_THREADS),),
+        ),
     )
     guild = FakeGuild(
         id=guild_id,
