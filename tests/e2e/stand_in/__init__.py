@@ -34,8 +34,9 @@ for what interactions carry: ``member`` with its permissions in the channel (``u
 
 Covered REST (everything else is "unexpected"): ``/users/@me``, ``/oauth2/applications/@me``,
 ``/gateway``, ``/gateway/bot``; global and guild application commands (list, bulk PUT, create,
-get, edit, delete); channels (get, create DM), messages (send incl. multipart uploads and
-replies, get, list, edit, delete), typing, own reactions, guild member lookup; interaction
+get, edit, delete); channels and threads (get, create DM), messages (send incl. multipart uploads
+and replies, get, list, edit, delete), threads started from a message, typing, own reactions,
+guild member lookup; interaction
 callbacks (types 1, 4, 5, 6, 7, 8, 9), follow-ups and ``@original``/``{message_id}`` webhook
 messages (get, edit, delete). Outside ``/api/v10``, the CDN (``cdn.py``): ``GET`` on
 ``CDN_ROUTE``, ``/attachments/{channel_id}/{attachment_id}/{filename}``, serves the files users
@@ -75,6 +76,22 @@ url, proxy_url, content_type, ``ephemeral: true``); ``url`` and ``proxy_url`` po
 ``size`` declares the size Discord reports (default ``len(data)``), so a 60 MB upload can be
 tested with a few bytes; the CDN serves ``data`` whatever the declared size.
 
+Threads (``threads.py``): ``POST /channels/{channel_id}/messages/{message_id}/threads`` starts a
+public thread (type 11; 10 in an announcement channel) whose id is the message's, answered 201
+with the bot's thread member, and refused as Discord refuses it (10003, 10008, 50001, 50013 without
+Create Public Threads, 50024 for another channel type, 160004 for a message that has a thread);
+THREAD_CREATE (``newly_created``), THREAD_MEMBERS_UPDATE for the bot's own joining and the
+starter's MESSAGE_UPDATE (with ``thread`` and the HAS_THREAD flag) follow. A thread is a channel
+everywhere (``world.channel`` finds it by id or name): messages there need Send Messages in
+Threads in the parent, count (``message_count``, ``total_message_sent``), make their author a
+member, reopen an archived thread and are refused by a locked, archived one (403 50083);
+interactions there carry the thread as ``channel`` with the parent's permissions; GUILD_CREATE
+lists the active ones. On the test side: ``thread = await stand_in.start_thread("rita", message,
+"Budget")`` (a person starts one: THREAD_CREATE, owner rita; ValueError where Discord would
+refuse), ``post_message(..., channel=thread)``, ``slash_command(..., channel=thread)``,
+``archive_thread(thread, locked=True)``, ``thread_of(message)`` and ``threads``; a
+``FakeThread``'s counters, members and archive state change in place.
+
 Autocomplete: ``autocomplete(name, options, focused=...)`` sends interaction type 4 with what is
 typed so far: string, integer and number values as strings, ``"focused": true`` on the focused
 option (which must have autocomplete on), missing required options allowed. ``choices`` holds
@@ -89,10 +106,12 @@ Also: ``message_command``, ``user_command``, ``press_button``, ``submit_modal``;
 tests: ``with DiscordStandIn.in_thread() as threaded: threaded.call(threaded.server.post_message,
 ...)``. By hand: ``cd tests/e2e && python -m stand_in``.
 
-Not covered: voice, threads and forum channels, guild, role and overwrite management, audit-log
-reasons, real rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compression;
-files users attach to messages (only to commands), downloads of the bot's own uploads (their URLs
-point at cdn.discordapp.com), image attachments' width, height and placeholder, Discord's
+Not covered: voice, forum and media channels, private threads and threads without a message,
+thread management over REST (join, leave, edit, archive, member lists), automatic archiving, the
+THREAD_CREATED system message, guild, role and overwrite management, audit-log reasons, real
+rate-limit buckets (only injected 429s), ETF encoding and zstd-stream compression; files users
+attach to messages (only to commands), downloads of the bot's own uploads (their URLs point at
+cdn.discordapp.com), image attachments' width, height and placeholder, Discord's
 ``/ephemeral-attachments/`` path and signed URLs (``?ex=&is=&hm=``) with their expiry, and
 Discord's own upload limit (any declared size is delivered).
 """
@@ -101,7 +120,7 @@ from __future__ import annotations
 
 from .cdn import CDN_ROUTE, Upload
 from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
-from .guild import FakeChannel, FakeGuild, FakeMember, FakeOverwrite, FakeRole, FakeUser
+from .guild import FakeChannel, FakeGuild, FakeMember, FakeOverwrite, FakeRole, FakeThread, FakeUser
 from .interactions import SentInteraction
 from .recording import RecordedRequest, ValidationFailure
 from .server import DEFAULT_TOKEN, DiscordStandIn
@@ -119,6 +138,7 @@ __all__ = [
     "FakeMember",
     "FakeOverwrite",
     "FakeRole",
+    "FakeThread",
     "FakeUser",
     "Fault",
     "RecordedRequest",

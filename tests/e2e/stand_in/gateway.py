@@ -11,9 +11,12 @@ As on Discord, GUILD_CREATE lists only the bot's own member unless the client ha
 GUILD_PRESENCES; a client with GUILD_MEMBERS fetches the rest with REQUEST_GUILD_MEMBERS.
 Message events need GUILD_MESSAGES (guild) or DIRECT_MESSAGES (DM), and without
 MESSAGE_CONTENT a guild message's content, embeds, attachments and components arrive empty
-unless it mentions the bot or the bot wrote it. Dropped events are listed in
-``Gateway.filtered``. Every frame is queued per connection and written in order, so a close
-requested after a dispatch reaches the client after it.
+unless it mentions the bot or the bot wrote it. GUILD_CREATE lists the guild's active threads in
+channels the bot can see (with the bot's thread member, without its ``id`` and ``user_id``, as
+Discord documents); thread events need GUILDS, and THREAD_MEMBERS_UPDATE about other users
+GUILD_MEMBERS as well. Dropped events are listed in ``Gateway.filtered``. Every frame is queued
+per connection and written in order, so a close requested after a dispatch reaches the client
+after it.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .guild import VIEW_CHANNEL, FakeGuild
 from .snowflakes import iso_timestamp
 from .world import (
     DIRECT_MESSAGES_INTENT,
     GUILD_MEMBERS_INTENT,
     GUILD_MESSAGES_INTENT,
     GUILD_PRESENCES_INTENT,
+    GUILDS_INTENT,
     MESSAGE_CONTENT_INTENT,
     PRIVILEGED_INTENTS,
     World,
@@ -48,6 +53,7 @@ DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, VOICE_STATE_UPDATE = 0, 1, 2, 3,
 RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
 
 _MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
+_THREAD_EVENTS = frozenset({"THREAD_CREATE", "THREAD_UPDATE", "THREAD_MEMBERS_UPDATE"})
 _CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 
@@ -275,8 +281,19 @@ class Gateway:
             members = guild.members
             if not intents & GUILD_PRESENCES_INTENT:
                 members = tuple(m for m in members if m.user.id == self.world.bot.id)
-            created = guild.create_payload(joined_at=iso_timestamp(), members=members)
+            created = guild.create_payload(
+                joined_at=iso_timestamp(), members=members, threads=self._visible_threads(guild)
+            )
             self._dispatch_to(session, "GUILD_CREATE", created)
+
+    def _visible_threads(self, guild: FakeGuild) -> tuple[dict[str, Any], ...]:
+        """GUILD_CREATE's ``threads``: the active threads in channels the bot can see."""
+        bot_id = self.world.bot.id
+        return tuple(
+            thread.guild_create_payload(bot_id)
+            for thread in self.world.active_threads(guild.id)
+            if guild.permissions(bot_id, thread) & VIEW_CHANNEL
+        )
 
     def _ready_payload(self, session: Session, identify: dict[str, Any], guilds: list[Any]) -> dict[str, Any]:
         ready = {
@@ -372,6 +389,8 @@ class Gateway:
     def _apply_intents(
         self, session: Session, event: str, data: dict[str, Any], guild_id: int | None
     ) -> dict[str, Any] | None:
+        if event in _THREAD_EVENTS:
+            return data if self._wants_thread_event(session, event, data) else None
         if event not in _MESSAGE_EVENTS:
             return data
         needed = GUILD_MESSAGES_INTENT if guild_id is not None else DIRECT_MESSAGES_INTENT
@@ -384,6 +403,16 @@ class Gateway:
         if mentioned or data.get("author", {}).get("id") == bot_id:
             return data
         return {**data, **{k: v for k, v in _CONTENT_FIELDS.items() if k in data}}
+
+    def _wants_thread_event(self, session: Session, event: str, data: dict[str, Any]) -> bool:
+        """Thread events need GUILDS; THREAD_MEMBERS_UPDATE about others needs GUILD_MEMBERS too
+        (without it Discord sends only the bot's own joining)."""
+        if not session.intents & GUILDS_INTENT:
+            return False
+        if event != "THREAD_MEMBERS_UPDATE" or session.intents & GUILD_MEMBERS_INTENT:
+            return True
+        bot_id = str(self.world.bot.id)
+        return any(member.get("user_id") == bot_id for member in data.get("added_members", []))
 
     # -- test controls --------------------------------------------------------------------------
 

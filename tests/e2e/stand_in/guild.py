@@ -1,21 +1,24 @@
-"""Users, roles, members, channels and guilds of the stand-in, and their Discord payloads.
+"""Users, roles, members, channels, threads and guilds of the stand-in, and their Discord payloads.
 
 Payload shapes follow the spec's response schemas (``UserResponse``, ``GuildRoleResponse``,
 ``GuildMemberResponse``, ``GuildChannelResponse``, ``ChannelPermissionOverwriteResponse``,
-``GuildResponse``); a test validates them.
+``ThreadResponse``, ``ThreadMemberResponse``, ``GuildResponse``); a test validates them.
 
 Permissions in a channel follow Discord's documented algorithm
 (https://discord.com/developers/docs/topics/permissions#permission-overwrites): the guild-level
 base (@everyone OR the member's roles; everything for the owner and administrators), then the
 channel's @everyone overwrite, the member's role overwrites together (deny, then allow), then the
-member's own overwrite. As in the ``permissions`` fields Discord sends, implicit denials (no View
-Channel, so nothing else) are not folded in: a handler checks View Channel itself.
+member's own overwrite. A thread has no overwrites: permissions in it are its parent's. As in the
+``permissions`` fields Discord sends, implicit denials (no View Channel, so nothing else) are not
+folded in: a handler checks View Channel itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from .snowflakes import iso_timestamp
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
 ADD_REACTIONS = 1 << 6
@@ -219,8 +222,107 @@ class FakeChannel:
         }
 
 
-# Where messages can be posted: a guild or DM channel.
-Channel = FakeChannel
+@dataclass(eq=False)
+class FakeThread:
+    """A public (or announcement) thread started from a message; its id is that message's.
+
+    Unlike the other fakes a thread changes as things happen in it: its counters, its archive
+    state and its members (user id → join timestamp) are updated in place.
+    """
+
+    id: int
+    name: str
+    guild_id: int
+    parent_id: int
+    owner_id: int
+    type: int = PUBLIC_THREAD
+    auto_archive_duration: int = DEFAULT_AUTO_ARCHIVE_MINUTES
+    rate_limit_per_user: int = 0
+    created_at: str = field(default_factory=iso_timestamp)
+    archive_timestamp: str | None = None  # when archived was last changed; creation by default
+    archived: bool = False
+    locked: bool = False
+    message_count: int = 0  # messages in the thread now (deletions count down)
+    total_message_sent: int = 0  # messages ever sent
+    last_message_id: int | None = None
+    members: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.archive_timestamp is None:
+            self.archive_timestamp = self.created_at
+
+    def payload(self, *, member_of: int | None = None) -> dict[str, Any]:
+        """The thread object (``ThreadResponse``); with ``member`` for ``member_of`` (the bot,
+        usually) when that user has joined, as Discord adds it for the current user."""
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id),
+            "name": self.name,
+            "last_message_id": None if self.last_message_id is None else str(self.last_message_id),
+            "flags": 0,
+            "rate_limit_per_user": self.rate_limit_per_user,
+            "thread_metadata": {
+                "archived": self.archived,
+                "auto_archive_duration": self.auto_archive_duration,
+                "archive_timestamp": self.archive_timestamp,
+                "locked": self.locked,
+                "create_timestamp": self.created_at,
+            },
+            "message_count": self.message_count,
+            "member_count": len(self.members),
+            "total_message_sent": self.total_message_sent,
+        }
+        if member_of is not None and member_of in self.members:
+            data["member"] = self.member_payload(member_of)
+        return data
+
+    def member_payload(self, user_id: int) -> dict[str, Any]:
+        """``user_id``'s thread member object (``ThreadMemberResponse``)."""
+        return {
+            "id": str(self.id),
+            "user_id": str(user_id),
+            "join_timestamp": self.members[user_id],
+            "flags": 0,
+        }
+
+    def guild_create_payload(self, bot_id: int) -> dict[str, Any]:
+        """The thread inside GUILD_CREATE: like the guild's channels without ``guild_id``, and
+        the bot's thread member without ``id`` and ``user_id``, as Discord documents it."""
+        data = _without(self.payload(member_of=bot_id), "guild_id")
+        if "member" in data:
+            data["member"] = {k: v for k, v in data["member"].items() if k not in ("id", "user_id")}
+        return data
+
+    def join(self, user_id: int) -> bool:
+        """Add ``user_id`` to the members (now); False when they were one already."""
+        if user_id in self.members:
+            return False
+        self.members[user_id] = iso_timestamp()
+        return True
+
+    def count_message(self, message_id: int) -> None:
+        """A message was sent in the thread."""
+        self.message_count += 1
+        self.total_message_sent += 1
+        self.last_message_id = message_id
+
+    def uncount_message(self) -> None:
+        """A message in the thread was deleted: ``message_count`` goes down, the total does not."""
+        self.message_count = max(0, self.message_count - 1)
+
+    def set_archived(self, archived: bool, *, locked: bool | None = None) -> None:
+        """Archive or unarchive (and lock or unlock), stamping ``archive_timestamp`` as Discord does."""
+        self.archived = archived
+        if locked is not None:
+            self.locked = locked
+        self.archive_timestamp = iso_timestamp()
+
+
+# Where messages can be posted: a guild or DM channel, or a thread.
+Channel = FakeChannel | FakeThread
 
 
 @dataclass(frozen=True)
@@ -278,11 +380,13 @@ class FakeGuild:
         return ALL_PERMISSIONS if value & ADMINISTRATOR else value
 
     def permissions(self, user_id: int, channel: Channel | None = None) -> int:
-        """The member's permissions in ``channel`` after the channel's
+        """The member's permissions in ``channel`` (a thread: in its parent) after the channel's
         overwrites, or guild-wide without a channel; administrators bypass overwrites."""
         value = self.base_permissions(user_id)
         if channel is None or value & ADMINISTRATOR:
             return value
+        if isinstance(channel, FakeThread):
+            channel = self.channel(channel.parent_id)
         return apply_overwrites(
             value,
             channel.overwrites,
@@ -341,10 +445,15 @@ class FakeGuild:
         }
 
     def create_payload(
-        self, *, joined_at: str, members: tuple[FakeMember, ...] | None = None
+        self,
+        *,
+        joined_at: str,
+        members: tuple[FakeMember, ...] | None = None,
+        threads: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
         """The GUILD_CREATE event: the guild plus what the gateway adds. ``members`` defaults
-        to all of them; without GUILD_PRESENCES Discord sends only the bot's own."""
+        to all of them; without GUILD_PRESENCES Discord sends only the bot's own. ``threads``
+        are the active threads the bot can see, as ``FakeThread.guild_create_payload`` gives them."""
         members = self.members if members is None else members
         return {
             **self.payload(),
@@ -356,7 +465,7 @@ class FakeGuild:
             "members": [member.payload() for member in members],
             # Channels inside GUILD_CREATE carry no guild_id; the event's id implies it.
             "channels": [_without(c.payload(), "guild_id") for c in self.channels],
-            "threads": [],
+            "threads": list(threads),
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],

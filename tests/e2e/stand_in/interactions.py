@@ -36,7 +36,7 @@ from .api import (
 )
 from .cdn import Cdn, Upload
 from .commands import Commands
-from .guild import FakeChannel, FakeUser
+from .guild import Channel, FakeUser
 from .messages import LOADING, Messages
 from .payloads import (
     APPLICATION_COMMAND,
@@ -93,7 +93,7 @@ class SentInteraction:
     type: int
     payload: dict[str, Any]
     user: FakeUser
-    channel: FakeChannel
+    channel: Channel
     created_at: float
     command_type: int | None = None
     target_message: dict[str, Any] | None = None  # the message a component sits on
@@ -157,7 +157,7 @@ class Interactions:
         options: Mapping[str, Any],
         *,
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         locale: str = "en-US",
     ) -> SentInteraction:
         """A chat-input command; ``name`` may include a subcommand ("article refresh"); an
@@ -172,7 +172,7 @@ class Interactions:
         *,
         focused: str,
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         locale: str = "en-US",
     ) -> SentInteraction:
         """The user typing into option ``focused`` of ``/name``: ``options`` hold what is typed
@@ -185,7 +185,7 @@ class Interactions:
         name: str,
         options: Mapping[str, Any],
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         *,
         focused: str | None,
     ) -> dict[str, Any]:
@@ -216,7 +216,7 @@ class Interactions:
         target: Mapping[str, Any],
         *,
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         locale: str = "en-US",
     ) -> SentInteraction:
         """A message context-menu command on ``target`` (a stored message)."""
@@ -238,7 +238,7 @@ class Interactions:
         target: FakeUser,
         *,
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         locale: str = "en-US",
     ) -> SentInteraction:
         """A user context-menu command on ``target``."""
@@ -388,7 +388,7 @@ class Interactions:
         kind: int,
         data: dict[str, Any],
         user: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         locale: str,
         command_type: int | None,
         *,
@@ -413,7 +413,7 @@ class Interactions:
         self.by_token[token] = sent
         return sent
 
-    def _registered(self, name: str, command_type: int, channel: FakeChannel) -> dict[str, Any]:
+    def _registered(self, name: str, command_type: int, channel: Channel) -> dict[str, Any]:
         command = self._commands.find(name, command_type, channel.guild_id)
         if command is None:
             where = "in DMs" if channel.guild_id is None else f"in guild {channel.guild_id}"
@@ -524,7 +524,7 @@ class Interactions:
             raise ApiError(404, UNKNOWN_MESSAGE, "Unknown Message")
         return message
 
-    def _channel_of(self, message: Mapping[str, Any]) -> FakeChannel:
+    def _channel_of(self, message: Mapping[str, Any]) -> Channel:
         return self.world.channel(int(message["channel_id"]))
 
 

@@ -8,6 +8,14 @@ bot's in the channel, after its overwrites; where it cannot see the channel at a
 MESSAGE_CREATE, as on Discord. A message a member posts has ``mention_everyone`` and
 ``mention_roles`` filled in as Discord does: only when the author may ping them (the Mention
 @everyone, @here and All Roles permission in the channel).
+
+Threads are channels here too (``/channels/{thread_id}/messages``), with Discord's thread rules:
+the bot needs Send Messages in Threads in the parent instead of Send Messages; every message
+counts (``message_count`` and ``total_message_sent``; a deletion lowers only the first); its
+author joins the thread by posting (THREAD_MEMBERS_UPDATE); a message reopens an archived thread
+(THREAD_UPDATE), but a locked, archived one refuses the bot without Manage Threads with 403 50083
+"Thread is archived" (what Discord answers there, discord/discord-api-docs#7707). A message a
+thread was started from carries that ``thread``, as it is now, whenever it is served.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from .api import (
     CANNOT_SEND_EMPTY_MESSAGE,
     MISSING_ACCESS,
     MISSING_PERMISSIONS,
+    THREAD_ARCHIVED,
     UNKNOWN_CHANNEL,
     UNKNOWN_MEMBER,
     UNKNOWN_MESSAGE,
@@ -34,10 +43,13 @@ from .api import (
 )
 from .guild import (
     MANAGE_MESSAGES,
+    MANAGE_THREADS,
     MENTION_EVERYONE,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
-    FakeChannel,
+    Channel,
+    FakeThread,
     FakeUser,
 )
 from .payloads import (
@@ -47,6 +59,7 @@ from .payloads import (
     embed_response,
     gateway_message,
     message_payload,
+    thread_members_update_event,
 )
 from .snowflakes import Snowflakes, iso_timestamp
 from .world import World
@@ -58,6 +71,7 @@ _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _EVERYONE_MENTION = re.compile(r"@(?:everyone|here)\b")
 _EDITABLE = ("content", "embeds", "components", "flags")
 SUPPRESS_EMBEDS = 1 << 2
+HAS_THREAD = 1 << 5
 LOADING = 1 << 7
 _CONTENT_KEYS = ("content", "embeds", "components", "sticker_ids", "poll", "attachments")
 
@@ -78,16 +92,22 @@ class Messages:
     def post(
         self,
         author: FakeUser,
-        channel: FakeChannel,
+        channel: Channel,
         content: str,
         *,
         reply_to: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store a message ``author`` wrote (optionally replying to the message ``reply_to``)
-        and send it as MESSAGE_CREATE; returns the stored message."""
+        and send it as MESSAGE_CREATE; returns the stored message. ValueError if Discord would
+        not let ``author`` post in a locked, archived thread."""
         extra: dict[str, Any] = {}
         if reply_to is not None:
             extra = self._reply_fields(channel, {"message_id": reply_to["id"]})
+        if isinstance(channel, FakeThread):
+            if self._locked_out(channel, author):
+                locked = f"thread {channel.name!r} is locked and archived"
+                raise ValueError(f"{locked}: {author.username} cannot post there")
+            self._reopen(channel)
         message = message_payload(
             message_id=self._ids.next(),
             channel=channel,
@@ -104,15 +124,36 @@ class Messages:
         self.add(message, channel)
         return message
 
-    def add(self, message: dict[str, Any], channel: FakeChannel, *, announce: bool = True) -> None:
-        """Store ``message``; unless ``announce`` is false, send MESSAGE_CREATE."""
+    def add(self, message: dict[str, Any], channel: Channel, *, announce: bool = True) -> None:
+        """Store ``message``; unless ``announce`` is false (an ephemeral message), send
+        MESSAGE_CREATE, and in a thread count it and add its author to the members."""
         self.by_id[int(message["id"])] = message
-        if announce:
+        if not announce:
+            return
+        if isinstance(channel, FakeThread):
+            self._record_in_thread(channel, message)
+        self._emit(
+            "MESSAGE_CREATE",
+            gateway_message(message, self.world, channel),
+            guild_id=channel.guild_id,
+        )
+
+    def announce_update(self, message: dict[str, Any], channel: Channel) -> None:
+        """Send MESSAGE_UPDATE for ``message`` (not for an ephemeral one)."""
+        if not message.get("flags", 0) & 64:
             self._emit(
-                "MESSAGE_CREATE",
+                "MESSAGE_UPDATE",
                 gateway_message(message, self.world, channel),
                 guild_id=channel.guild_id,
             )
+
+    def current(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``message`` with the thread started from it (if any) as it is now, the way Discord
+        serves the ``thread`` field."""
+        thread = self.world.threads.get(int(message["id"]))
+        if thread is not None and "thread" in message:
+            message["thread"] = thread.payload(member_of=self.world.bot.id)
+        return message
 
     def in_channel(self, channel_id: int) -> list[dict[str, Any]]:
         """The channel's messages, oldest first."""
@@ -127,7 +168,7 @@ class Messages:
         self,
         message: dict[str, Any],
         body: Mapping[str, Any],
-        channel: FakeChannel,
+        channel: Channel,
         files: Sequence[UploadedFile] = (),
     ) -> None:
         """Apply an edit body in place and send MESSAGE_UPDATE."""
@@ -157,20 +198,17 @@ class Messages:
             message["edited_timestamp"] = iso_timestamp()
         if "content" in body:
             message["mentions"] = self._mentions(message["content"])
-        if not message.get("flags", 0) & 64:
-            self._emit(
-                "MESSAGE_UPDATE",
-                gateway_message(message, self.world, channel),
-                guild_id=channel.guild_id,
-            )
+        self.announce_update(message, channel)
 
-    def remove(self, message: dict[str, Any], channel: FakeChannel) -> None:
-        """Forget ``message`` and send MESSAGE_DELETE."""
+    def remove(self, message: dict[str, Any], channel: Channel) -> None:
+        """Forget ``message`` and send MESSAGE_DELETE (a thread counts one message fewer)."""
         del self.by_id[int(message["id"])]
         data = {"id": message["id"], "channel_id": message["channel_id"]}
         if channel.guild_id is not None:
             data["guild_id"] = str(channel.guild_id)
         if not message.get("flags", 0) & 64:
+            if isinstance(channel, FakeThread):
+                channel.uncount_message()
             self._emit("MESSAGE_DELETE", data, guild_id=channel.guild_id)
 
     # -- REST handlers --------------------------------------------------------------------------
@@ -190,9 +228,15 @@ class Messages:
         return Reply(200, self.world.dm_channel(user).payload())
 
     def create(self, call: Call) -> Reply:
-        """POST /channels/{channel_id}/messages."""
+        """POST /channels/{channel_id}/messages; in a thread Send Messages in Threads is needed
+        instead of Send Messages, and a locked, archived thread refuses (403 50083)."""
         channel = self.channel(call)
-        self.require(channel, VIEW_CHANNEL | SEND_MESSAGES)
+        if isinstance(channel, FakeThread):
+            self.require(channel, VIEW_CHANNEL | SEND_MESSAGES_IN_THREADS)
+            if self._locked_out(channel, self.world.bot):
+                raise ApiError(403, THREAD_ARCHIVED, "Thread is archived")
+        else:
+            self.require(channel, VIEW_CHANNEL | SEND_MESSAGES)
         body = call.body or {}
         if not any(body.get(k) for k in _CONTENT_KEYS):
             raise ApiError(400, CANNOT_SEND_EMPTY_MESSAGE, "Cannot send an empty message")
@@ -200,6 +244,8 @@ class Messages:
         reference = body.get("message_reference")
         if reference:
             extra = self._reply_fields(channel, reference)
+        if isinstance(channel, FakeThread):
+            self._reopen(channel)
         message = message_payload(
             message_id=self._ids.next(),
             channel=channel,
@@ -223,14 +269,14 @@ class Messages:
 
     def get_one(self, call: Call) -> Reply:
         """GET /channels/{channel_id}/messages/{message_id}."""
-        return Reply(200, self.message(call))
+        return Reply(200, self.current(self.message(call)))
 
     def list_recent(self, call: Call) -> Reply:
         """GET /channels/{channel_id}/messages: newest first, honouring ``limit``."""
         channel = self.channel(call)
         limit = int(call.query.get("limit", 50))
         newest_first = sorted(self.in_channel(channel.id), key=lambda m: -int(m["id"]))
-        return Reply(200, newest_first[:limit])
+        return Reply(200, [self.current(m) for m in newest_first[:limit]])
 
     def update(self, call: Call) -> Reply:
         """PATCH /channels/{channel_id}/messages/{message_id}: only the bot's own messages."""
@@ -278,8 +324,8 @@ class Messages:
 
     # -- lookups ----------------------------------------------------------------------------------
 
-    def channel(self, call: Call) -> FakeChannel:
-        """The channel named by the call's ``channel_id``, or Discord's 404."""
+    def channel(self, call: Call) -> Channel:
+        """The channel (or thread) named by the call's ``channel_id``, or Discord's 404."""
         try:
             return self.world.channel(call.param_id("channel_id"))
         except KeyError:
@@ -292,7 +338,7 @@ class Messages:
             raise ApiError(404, UNKNOWN_MESSAGE, "Unknown Message")
         return message
 
-    def require(self, channel: FakeChannel, permissions: int) -> None:
+    def require(self, channel: Channel, permissions: int) -> None:
         """Refuse as Discord does unless the bot has ``permissions`` in ``channel``: 50001
         Missing Access when it cannot even see the channel, else 50013 Missing Permissions."""
         if channel.guild_id is None:
@@ -304,7 +350,34 @@ class Messages:
         if granted & permissions != permissions:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
 
-    def _reply_fields(self, channel: FakeChannel, reference: Mapping[str, Any]) -> dict[str, Any]:
+    def _locked_out(self, thread: FakeThread, user: FakeUser) -> bool:
+        """Whether ``user`` may not post in ``thread``: it is locked and archived, and they lack
+        Manage Threads (only moderators may reopen a locked thread)."""
+        if not (thread.locked and thread.archived):
+            return False
+        guild = self.world.guild_by_id(thread.guild_id)
+        return not guild.permissions(user.id, thread) & MANAGE_THREADS
+
+    def _reopen(self, thread: FakeThread) -> None:
+        """Sending a message unarchives a thread, as on Discord; THREAD_UPDATE says so."""
+        if thread.archived:
+            thread.set_archived(False)
+            self._emit("THREAD_UPDATE", thread.payload(), guild_id=thread.guild_id)
+
+    def _record_in_thread(self, thread: FakeThread, message: Mapping[str, Any]) -> None:
+        """Count ``message`` in ``thread``; its author joins the thread by posting (Discord adds
+        them automatically), announced with THREAD_MEMBERS_UPDATE. Webhook messages (interaction
+        answers) join no one."""
+        thread.count_message(int(message["id"]))
+        author_id = int(message["author"]["id"])
+        if "webhook_id" not in message and thread.join(author_id):
+            self._emit(
+                "THREAD_MEMBERS_UPDATE",
+                thread_members_update_event(thread, self.world, [author_id]),
+                guild_id=thread.guild_id,
+            )
+
+    def _reply_fields(self, channel: Channel, reference: Mapping[str, Any]) -> dict[str, Any]:
         referenced = self.by_id.get(int(reference.get("message_id", 0)))
         if referenced is None or referenced["channel_id"] != str(channel.id):
             if reference.get("fail_if_not_exists", True):
@@ -316,7 +389,7 @@ class Messages:
         nested = {k: v for k, v in referenced.items() if k != "referenced_message"}
         return {"message_reference": data, "referenced_message": nested}
 
-    def _group_mentions(self, author: FakeUser, channel: FakeChannel, content: str) -> dict[str, Any]:
+    def _group_mentions(self, author: FakeUser, channel: Channel, content: str) -> dict[str, Any]:
         """``mention_everyone`` and ``mention_roles`` of a member's message: Discord sets them
         only for mentions that ping, i.e. when the author has Mention @everyone, @here and All
         Roles (the stand-in's roles are not mentionable by everyone)."""

@@ -1,8 +1,8 @@
-"""Message and interaction payloads as Discord sends them; pure functions over the world.
+"""Message, interaction and thread-event payloads as Discord sends them; pure functions over the world.
 
 Shapes follow the spec's ``MessageResponse`` and Discord's interaction object (checked against
 discord.py's ``Interaction._from_data``, which requires ``attachment_size_limit``, ``version``,
-``token`` and ``application_id``).
+``token`` and ``application_id``); thread events follow Discord's gateway documentation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .api import UploadedFile
-from .guild import DM_CHANNEL, DM_PERMISSIONS, FakeChannel, FakeGuild, FakeRole, FakeUser
+from .guild import (
+    DM_CHANNEL,
+    DM_PERMISSIONS,
+    Channel,
+    FakeChannel,
+    FakeRole,
+    FakeThread,
+    FakeUser,
+)
 from .snowflakes import Snowflakes, iso_timestamp
 from .world import World
 
@@ -47,7 +55,7 @@ ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024  # a guild without boosts
 def message_payload(
     *,
     message_id: int,
-    channel: FakeChannel,
+    channel: Channel,
     author: FakeUser,
     content: str = "",
     embeds: Sequence[Mapping[str, Any]] = (),
@@ -148,7 +156,7 @@ def components_response(components: Sequence[Mapping[str, Any]]) -> list[dict[st
     return [number(component) for component in components]
 
 
-def gateway_message(message: Mapping[str, Any], world: World, channel: FakeChannel) -> dict[str, Any]:
+def gateway_message(message: Mapping[str, Any], world: World, channel: Channel) -> dict[str, Any]:
     """MESSAGE_CREATE data: the message plus ``guild_id`` and the author's ``member``."""
     data = dict(message)
     if channel.guild_id is not None:
@@ -168,7 +176,7 @@ def interaction_payload(
     interaction_type: int,
     data: Mapping[str, Any] | None,
     user: FakeUser,
-    channel: FakeChannel,
+    channel: Channel,
     message: Mapping[str, Any] | None = None,
     locale: str = "en-US",
 ) -> dict[str, Any]:
@@ -222,7 +230,7 @@ def command_options(
     world: World,
     *,
     user: FakeUser,
-    channel: FakeChannel,
+    channel: Channel,
     focused: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The ``options`` and ``resolved`` of a chat-input (or autocomplete) interaction.
@@ -311,7 +319,7 @@ def _option(
         if member is not None:
             resolved.setdefault("members", {})[str(value.id)] = member
         return {"name": name, "type": kind, "value": str(value.id)}
-    if kind == CHANNEL and isinstance(value, FakeChannel):
+    if kind == CHANNEL and isinstance(value, FakeChannel | FakeThread):
         resolved.setdefault("channels", {})[str(value.id)] = _resolved_channel(value, invocation)
         return {"name": name, "type": kind, "value": str(value.id)}
     if kind in (ROLE, MENTIONABLE) and isinstance(value, FakeRole):
@@ -333,7 +341,7 @@ class _Invocation:
 
     world: World
     user: FakeUser
-    channel: FakeChannel
+    channel: Channel
 
 
 def _resolved_member(user: FakeUser, invocation: _Invocation) -> dict[str, Any] | None:
@@ -350,13 +358,20 @@ def _resolved_member(user: FakeUser, invocation: _Invocation) -> dict[str, Any] 
     return member
 
 
-def _resolved_channel(channel: FakeChannel, invocation: _Invocation) -> dict[str, Any]:
+def _resolved_channel(channel: Channel, invocation: _Invocation) -> dict[str, Any]:
     """A resolved (partial) channel: ``permissions`` are the invoking user's in it,
-    ``app_permissions`` the bot's."""
+    ``app_permissions`` the bot's; a thread's carries its ``thread_metadata`` and counts."""
+    world = invocation.world
+    if isinstance(channel, FakeThread):
+        guild = world.guild_by_id(channel.guild_id)
+        return {
+            **channel.payload(),
+            "permissions": str(guild.permissions(invocation.user.id, channel)),
+            "app_permissions": str(guild.permissions(world.bot.id, channel)),
+        }
     data = {"id": str(channel.id), "name": channel.name, "type": channel.type, "flags": 0}
     if channel.type != DM_CHANNEL and channel.guild_id is not None:
-        world = invocation.world
-        guild: FakeGuild = world.guild_by_id(channel.guild_id)
+        guild = world.guild_by_id(channel.guild_id)
         data.update(
             guild_id=str(guild.id),
             permissions=str(guild.permissions(invocation.user.id, channel)),
@@ -369,3 +384,28 @@ def _resolved_channel(channel: FakeChannel, invocation: _Invocation) -> dict[str
             topic=channel.topic,
         )
     return data
+
+
+# -- thread events ----------------------------------------------------------------------------------
+
+
+def thread_create_event(thread: FakeThread, world: World) -> dict[str, Any]:
+    """THREAD_CREATE for a new thread: the thread with ``newly_created``, and the bot's thread
+    member when the bot is in it (its own thread)."""
+    return {**thread.payload(member_of=world.bot.id), "newly_created": True}
+
+
+def thread_members_update_event(thread: FakeThread, world: World, added: Sequence[int]) -> dict[str, Any]:
+    """THREAD_MEMBERS_UPDATE for users ``added`` to ``thread``: each thread member carries the
+    guild member and a null presence, as Discord documents for this event."""
+    guild = world.guild_by_id(thread.guild_id)
+    members = [
+        {**thread.member_payload(user_id), "member": guild.member(user_id).payload(), "presence": None}
+        for user_id in added
+    ]
+    return {
+        "id": str(thread.id),
+        "guild_id": str(thread.guild_id),
+        "member_count": len(thread.members),
+        "added_members": members,
+    }

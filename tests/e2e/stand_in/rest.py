@@ -31,6 +31,7 @@ from .interactions import Interactions
 from .messages import Messages
 from .recording import RecordedRequest, ValidationFailure, path_matches
 from .spec import ApiSpec, Operation
+from .threads import Threads
 from .world import World
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class RestApi:
         messages: Messages,
         commands: Commands,
         interactions: Interactions,
+        threads: Threads,
         cdn: Cdn,
         faults: FaultPlan,
         notify: Callable[[], None],
@@ -110,6 +112,7 @@ class RestApi:
             "add_my_message_reaction": messages.add_reaction,
             "delete_my_message_reaction": messages.remove_reaction,
             "get_guild_member": messages.get_member,
+            "create_thread_from_message": threads.create_from_message,
             "create_interaction_response": interactions.callback,
             "execute_webhook": interactions.execute,
             "get_original_webhook_message": interactions.get_message,

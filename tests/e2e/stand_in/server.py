@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -14,7 +15,7 @@ from .cdn import Cdn
 from .commands import Commands
 from .faults import Fault, FaultPlan
 from .gateway import Gateway, Session
-from .guild import FakeChannel, FakeUser
+from .guild import DEFAULT_AUTO_ARCHIVE_MINUTES, Channel, FakeChannel, FakeThread, FakeUser
 from .interactions import Interactions, SentInteraction
 from .messages import LOADING, Messages
 from .recording import Changes, RecordedRequest, ValidationFailure
@@ -22,6 +23,7 @@ from .rest import RestApi
 from .snowflakes import Snowflakes
 from .spec import ApiSpec, load_spec
 from .threaded import ThreadedStandIn
+from .threads import Threads
 from .world import World, default_world
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,9 @@ class DiscordStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.world = world or default_world()
+        world = world or default_world()
+        # Its own thread registry: threads started here must not leak into the caller's world.
+        self.world = dataclasses.replace(world, threads=dict(world.threads))
         self.token = token
         self.host = host
         self._requested_port = port
@@ -64,6 +68,7 @@ class DiscordStandIn:
             heartbeat_interval_ms=heartbeat_interval_ms,
         )
         self.messages = Messages(self.world, ids, self.gateway.dispatch)
+        self.channel_threads = Threads(self.world, self.messages, self.gateway.dispatch)
         self.commands = Commands(self.world, ids)
         self.cdn = Cdn(ids, lambda: self.base_url)
         self.interactions = Interactions(
@@ -77,6 +82,7 @@ class DiscordStandIn:
             messages=self.messages,
             commands=self.commands,
             interactions=self.interactions,
+            threads=self.channel_threads,
             cdn=self.cdn,
             faults=self.faults,
             notify=self.changes.notify,
@@ -279,12 +285,13 @@ class DiscordStandIn:
         author: FakeUser | str | int,
         content: str,
         *,
-        channel: FakeChannel | str | int = "general",
+        channel: Channel | str | int = "general",
         dm: bool = False,
         reply_to: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """``author`` posts ``content`` in ``channel`` (or, with ``dm``, in their DM with the
-        bot); MESSAGE_CREATE is written to the socket before this returns the message."""
+        """``author`` posts ``content`` in ``channel`` (a channel or thread, or by name or id;
+        with ``dm``, their DM with the bot); MESSAGE_CREATE is written to the socket before this
+        returns the message."""
         user = self._user(author)
         place = self.world.dm_channel(user) if dm else self._channel(channel)
         message = self.messages.post(user, place, content, reply_to=reply_to)
@@ -297,7 +304,7 @@ class DiscordStandIn:
         options: Mapping[str, Any] | None = None,
         *,
         user: FakeUser | str | int = "rita",
-        channel: FakeChannel | str | int = "general",
+        channel: Channel | str | int = "general",
         dm: bool = False,
         locale: str = "en-US",
     ) -> SentInteraction:
@@ -315,7 +322,7 @@ class DiscordStandIn:
         *,
         focused: str,
         user: FakeUser | str | int = "rita",
-        channel: FakeChannel | str | int = "general",
+        channel: Channel | str | int = "general",
         dm: bool = False,
         locale: str = "en-US",
     ) -> SentInteraction:
@@ -349,7 +356,7 @@ class DiscordStandIn:
         target: FakeUser | str | int,
         *,
         user: FakeUser | str | int = "rita",
-        channel: FakeChannel | str | int = "general",
+        channel: Channel | str | int = "general",
         locale: str = "en-US",
     ) -> SentInteraction:
         """``user`` runs the user context-menu command ``name`` on ``target``."""
@@ -379,6 +386,51 @@ class DiscordStandIn:
     ) -> SentInteraction:
         """The user submits the modal the bot answered ``opened_by`` with."""
         return await self._send_interaction(self.interactions.modal_submit(opened_by, values))
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    @property
+    def threads(self) -> list[FakeThread]:
+        """Every thread started so far (by the bot or by people), oldest first."""
+        return list(self.world.threads.values())
+
+    def thread_of(self, message: Mapping[str, Any]) -> FakeThread | None:
+        """The thread started from ``message``, or None."""
+        return self.channel_threads.thread_of(message)
+
+    async def start_thread(
+        self,
+        author: FakeUser | str | int,
+        message: Mapping[str, Any],
+        name: str,
+        *,
+        auto_archive_duration: int = DEFAULT_AUTO_ARCHIVE_MINUTES,
+    ) -> FakeThread:
+        """``author`` (a person) starts a thread called ``name`` from ``message``, a stored one;
+        THREAD_CREATE and the starter's MESSAGE_UPDATE are written to the socket before this
+        returns. ValueError when Discord would refuse (no Create Public Threads, a channel
+        type without threads, a message that already has one)."""
+        user = self._user(author)
+        stored = self.messages.by_id.get(int(message["id"]))
+        if stored is None:
+            raise ValueError(f"message {message['id']} is not stored in the stand-in")
+        channel = self.world.channel(int(stored["channel_id"]))
+        refused = self.channel_threads.refusal(user, channel, stored)
+        if refused is not None:
+            raise ValueError(f"Discord would refuse {user.username}'s thread: {refused}")
+        assert isinstance(channel, FakeChannel)
+        thread = self.channel_threads.start(
+            user, channel, stored, name, auto_archive_duration=auto_archive_duration
+        )
+        await self.gateway.flush()
+        return thread
+
+    async def archive_thread(self, thread: FakeThread | str | int, *, locked: bool = False) -> None:
+        """A moderator archives ``thread`` (and, with ``locked``, locks it, so that only members
+        with Manage Threads may post there again); THREAD_UPDATE is written before this returns."""
+        found = thread if isinstance(thread, FakeThread) else self.world.thread(thread)
+        self.channel_threads.archive(found, locked=locked)
+        await self.gateway.flush()
 
     async def wait_for_answer(
         self,
@@ -411,5 +463,5 @@ class DiscordStandIn:
     def _user(self, key: FakeUser | str | int) -> FakeUser:
         return key if isinstance(key, FakeUser) else self.world.user(key)
 
-    def _channel(self, key: FakeChannel | str | int) -> FakeChannel:
-        return key if isinstance(key, FakeChannel) else self.world.channel(key)
+    def _channel(self, key: Channel | str | int) -> Channel:
+        return key if isinstance(key, FakeChannel | FakeThread) else self.world.channel(key)

@@ -22,12 +22,18 @@ Channels (text, in this order):
 
 The bot is a member with Discord's managed "Article Bot" role. Ids are fixed so failures are easy
 to read.
+
+Threads come and go while a test runs, so the otherwise frozen ``World`` keeps them in a mutable
+registry, ``world.threads`` (thread id → ``FakeThread``). A ``DiscordStandIn`` works on a copy of
+the world it is given with a registry of its own, so one stand-in's threads never reach another.
+``world.channel`` finds threads too, so everything that looks a channel up (REST routes,
+interactions, posting messages) works in a thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .guild import (
@@ -44,15 +50,18 @@ from .guild import (
     SEND_MESSAGES_IN_THREADS,
     USE_APPLICATION_COMMANDS,
     VIEW_CHANNEL,
+    Channel,
     FakeChannel,
     FakeGuild,
     FakeMember,
     FakeOverwrite,
     FakeRole,
+    FakeThread,
     FakeUser,
 )
 
 # Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents).
+GUILDS_INTENT = 1 << 0
 GUILD_MEMBERS_INTENT = 1 << 1
 GUILD_PRESENCES_INTENT = 1 << 8
 GUILD_MESSAGES_INTENT = 1 << 9
@@ -88,6 +97,8 @@ class World:
     application_name: str = "Article Bot"
     # Privileged intents switched on in the developer portal; others close the gateway with 4014.
     enabled_privileged_intents: int = GUILD_MEMBERS_INTENT | MESSAGE_CONTENT_INTENT
+    # Threads started so far, by id (a thread's id is its starter message's); see the module doc.
+    threads: dict[int, FakeThread] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def application_id(self) -> int:
@@ -128,8 +139,8 @@ class World:
         """The DM channel between ``user`` and the bot (fixed id: user id + 1000)."""
         return FakeChannel(id=user.id + _DM_CHANNEL_OFFSET, name=None, guild_id=None, recipient=user)
 
-    def channel(self, key: int | str) -> FakeChannel:
-        """A guild channel by id or name, or a DM channel by id."""
+    def channel(self, key: int | str) -> Channel:
+        """A guild channel by id or name, a DM channel by id, or a thread by id or name."""
         for guild in self.guilds:
             for channel in guild.channels:
                 if key in (channel.id, channel.name):
@@ -137,7 +148,24 @@ class World:
         for user in self.users():
             if key == user.id + _DM_CHANNEL_OFFSET:
                 return self.dm_channel(user)
-        raise KeyError(f"no channel {key!r} in the stand-in")
+        try:
+            return self.thread(key)
+        except KeyError:
+            raise KeyError(f"no channel or thread {key!r} in the stand-in") from None
+
+    def thread(self, key: int | str) -> FakeThread:
+        """A thread by id or name (the newest of that name)."""
+        if isinstance(key, int) and key in self.threads:
+            return self.threads[key]
+        for thread in reversed(self.threads.values()):
+            if thread.name == key:
+                return thread
+        names = [thread.name for thread in self.threads.values()]
+        raise KeyError(f"no thread {key!r} in the stand-in (threads: {names})")
+
+    def active_threads(self, guild_id: int) -> list[FakeThread]:
+        """The guild's threads that are not archived, oldest first."""
+        return [t for t in self.threads.values() if t.guild_id == guild_id and not t.archived]
 
     def with_privileged_intents(self, intents: int) -> World:
         """A copy whose developer portal enables exactly ``intents`` (privileged bits only)."""
