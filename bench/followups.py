@@ -13,7 +13,10 @@ Ways compared, for the last question Q after the earlier questions P1 (P2):
 - previous passage: Q followed by the passage that answered P_last (asked alone);
 - weighted vectors: Q's vector plus half of P_last's, BM25 over "P_last Q";
 - best of alone and previous question: whichever the scorer thinks more likely answered (its
-  calibrated probability that the first passage answers), the context never forced on Q.
+  calibrated probability that the first passage answers), the context never forced on Q;
+- gated ways: the same, only for questions that look like follow-ups (index.conversation);
+- implemented: what the bot does (`Retriever.ask(after=…)`), each earlier turn answered first so the
+  passage it showed is known.
 
     python -m bench.followups [data/benchmark/followups]
 """
@@ -29,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.conversation import looks_like_a_follow_up
+from index.conversation import Turn, looks_like_a_follow_up, turn_of
 from index.retriever import Found, Retriever
 from index.settings import PROJECT, IndexSettings
 from index.startup import load_embedder, open_retriever
 
 FOLLOWUPS = PROJECT / "data" / "benchmark" / "followups"
-ARTICLES = PROJECT / "data" / "benchmark" / "news"
+KINDS = (PROJECT / "data" / "benchmark" / "news", PROJECT / "data" / "benchmark" / "encyclopedia")
 INDEXES = PROJECT / "var" / "benchmark" / "followups"
 _SPACE = re.compile(r"\s+")
 
@@ -142,10 +145,16 @@ class Asker:
         }
 
     def implemented(self, conversations: Sequence[Conversation]) -> list[Found]:
-        asked = self.retriever.ask_many(
-            [c.question for c in conversations], 3, after=[c.previous for c in conversations]
-        )
-        return [Found(a.confidence, list(a.hits), 0.0) for a in asked]
+        """What the bot answers: each earlier turn asked in order after the ones before it, so the
+        passage it showed is known, then the last question after them."""
+        found = []
+        for conversation in conversations:
+            turns: list[Turn] = []
+            for earlier in conversation.previous:
+                turns.append(turn_of(self.retriever.ask(earlier, 3, after=turns)))
+            answer = self.retriever.ask(conversation.question, 3, after=turns)
+            found.append(Found(answer.confidence, list(answer.hits), 0.0))
+        return found
 
 
 def main(root: Path, report: Callable[[str], None] = print) -> dict[str, dict[str, Tally]]:
@@ -153,7 +162,12 @@ def main(root: Path, report: Callable[[str], None] = print) -> dict[str, dict[st
     totals: dict[str, dict[str, Tally]] = {"followup": {}, "standalone": {}}
     for path in sorted(root.glob("*.jsonl")):
         name = path.stem
-        settings = IndexSettings(articles_dir=ARTICLES / name / "articles", index_dir=INDEXES / name)
+        articles = next(
+            (kind / name / "articles" for kind in KINDS if (kind / name / "articles").is_dir()), None
+        )
+        if articles is None:
+            raise SystemExit(f"{path}: no articles for {name!r} under {', '.join(map(str, KINDS))}")
+        settings = IndexSettings(articles_dir=articles, index_dir=INDEXES / name)
         retriever, _ = open_retriever(settings, embedder)
         conversations = load(path)
         found = Asker(retriever).methods(conversations)

@@ -20,6 +20,7 @@ from index.retriever import ReindexRunning
 if TYPE_CHECKING:
     from index.answer import Answer
     from index.build import BuildStats
+    from index.conversation import Turn
     from index.retriever import IndexInfo, Retriever
     from index.settings import IndexSettings
     from index.store import Manifest
@@ -65,9 +66,9 @@ class AsyncRetriever:
         """True while a reindex runs, started here or by anyone else holding the retriever."""
         return self._reindexing or self.retriever.reindexing
 
-    async def ask(self, question: str, article: str | None = None, after: Sequence[str] = ()) -> Answer:
+    async def ask(self, question: str, article: str | None = None, after: Sequence[Turn] = ()) -> Answer:
         """Answer `question` off the event loop (from `article` alone, when given; as the next turn
-        after the questions `after`, when given); raises `Busy` when too many are waiting,
+        after the earlier turns `after`, when given); raises `Busy` when too many are waiting,
         `UnknownArticle` for an article the index doesn't hold."""
         if self._closed:
             raise BatcherStopped("the bot is shutting down")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from index.answer import Answer
+    from index.conversation import Turn
     from index.retriever import Retriever
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class _Request:
     question: str
     k: int
     article: str | None
-    after: tuple[str, ...]  # the conversation's earlier questions, oldest first
+    after: tuple[Turn, ...]  # the conversation's earlier turns, oldest first
     future: asyncio.Future[Answer]
 
 
@@ -97,10 +98,10 @@ class AnswerBatcher:
         await self.stop()
 
     async def ask(
-        self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()
+        self, question: str, k: int = 3, article: str | None = None, after: Sequence[Turn] = ()
     ) -> Answer:
         """Answer `question` with up to `k` passages (from `article` alone, when given; as the next
-        turn after the questions `after`, when given); raises what answering raised."""
+        turn after the earlier turns `after`, when given); raises what answering raised."""
         if not self.running or self._queue is None:
             raise BatcherStopped("the answer batcher is not running (call start() first)")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()

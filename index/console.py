@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from index.answer import Answer
+from index.conversation import MAX_TURNS, Turn, turn_of
 from index.retriever import Retriever
 
 _CONFIDENCE_WORDS = {
@@ -42,14 +44,19 @@ def format_answer(answer: Answer, *, color: bool = False) -> str:
 
 
 def chat(retriever: Retriever, lines: Iterable[str], out: TextIO, *, prompt: bool) -> None:
-    """Answer one question per line until the input ends."""
+    """Answer one question per line until the input ends. At the prompt it is a conversation, as
+    a DM with the bot is: each question is the next turn after the last ones; piped lines are
+    separate questions."""
     color = prompt and out.isatty()
+    turns: deque[Turn] = deque(maxlen=MAX_TURNS - 1)
     if prompt:
         out.write("> ")
         out.flush()
     for line in lines:
         if line.strip():
-            answer = retriever.ask(line)
+            answer = retriever.ask(line, after=list(turns))
+            if prompt and answer.question:
+                turns.append(turn_of(answer))
             # piped, the questions aren't on the screen: say which one each answer answers
             echo = "" if prompt else f"Q: {answer.question}\n"
             out.write(echo + format_answer(answer, color=color) + "\n\n")
@@ -69,13 +76,18 @@ def ask(
     as_json: bool,
     after: Sequence[str] = (),
 ) -> None:
-    """Answer `questions` in order, JSON lines or readable text, each as soon as it is answered.
+    """Answer `questions` in order, JSON lines or readable text, each as soon as it is answered;
+    each as the next turn after the questions `after` (oldest first), themselves answered first in
+    turn, as the bot would have, so their passages are known.
 
     One at a time, so each answer's `took_ms` is that question's own time (a batch can only share
     its time out): 5.1 ms a question here against 3.6 batched, docs/benchmarks.md.
     """
+    turns: list[Turn] = []
+    for earlier in after:
+        turns.append(turn_of(retriever.ask(earlier, k, after=turns)))
     for question in questions:
-        answer = retriever.ask(question.rstrip("\n"), k, after=after)
+        answer = retriever.ask(question.rstrip("\n"), k, after=turns)
         if as_json:
             out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:

@@ -3,20 +3,24 @@
 "When did he say the contract started?" means little alone. A question that looks like a
 follow-up (a word that refers back, a continuing start, too few words of its own) is asked twice,
 in one embedding call: as it is, and after the previous question ("Who is the city solicitor? When
-did he say…"); the context's answer is kept only when the scorer's calibrated probability that its
-first passage answers is clearly higher. A self-contained question is answered as it is. How this
-was chosen among the other ways (all the turns, the previous answer's passage, weighted vectors):
-`python -m bench.followups` on a development set, judged on a blind one (docs/retrieval.md).
+did he say…"); the context's answer is kept when the scorer's calibrated probability that its first
+passage answers is clearly higher, and an unsure answer puts the passage the previous answer showed
+first at its top when it is near: most follow-ups ask more about it. A self-contained question is
+answered as it is. How this was chosen among the other ways (all the turns, the previous answer's
+passage as text, weighted vectors, blended rankings): `python -m bench.followups` on development
+sets, judged on a blind one (docs/retrieval.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from index.lexical import STOPWORDS, WORD
+from index.passages import Passage
 
 if TYPE_CHECKING:
+    from index.answer import Answer
     from index.retriever import Found
 
 MAX_TURNS = 3  # a conversation's memory: the last questions kept as context, this one included
@@ -40,23 +44,47 @@ def looks_like_a_follow_up(question: str) -> bool:
     return bool(REFERRING.intersection(words)) or text.startswith(CONTINUING) or len(content) <= SHORT
 
 
-# How much more likely to answer the context must make the first passage for its answer to be
-# kept: chosen on the development set (data/benchmark/followups-dev), where 0.05–0.20 did alike.
-CONTEXT_MARGIN = 0.10
+class Turn(NamedTuple):
+    """An earlier question of a conversation, and the passage its answer showed first (None when it
+    showed none)."""
+
+    question: str
+    shown: Passage | None = None
 
 
-def in_context(question: str, earlier: Sequence[str]) -> str | None:
+def turn_of(answer: Answer) -> Turn:
+    """`answer`'s question as an earlier turn of its conversation."""
+    return Turn(answer.question, answer.hits[0].passage if answer.hits else None)
+
+
+# Chosen on the development sets (data/benchmark/followups-dev, followups, followups-blind2,
+# followups-blind3), cross-validated by set (docs/retrieval.md), and frozen before a new blind set.
+CONTEXT_MARGIN = 0.05  # how much more likely to answer the context's answer must be to be kept
+UNSURE = 0.3  # below this likelihood, an answer defers to the passage the conversation was about
+SHOWN_WITHIN = 3  # ...when that passage is among its first this many
+
+
+def in_context(question: str, earlier: Sequence[Turn]) -> str | None:
     """The question as the next turn after `earlier` (oldest first): the previous question, then
     this one; None without earlier turns, or when the question doesn't look like a follow-up
     (then it is answered as it is, and the context can't drag it back to the previous topic)."""
-    previous = [turn.strip() for turn in earlier[-(MAX_TURNS - 1) :] if turn.strip()]
+    previous = [turn.question.strip() for turn in earlier[-(MAX_TURNS - 1) :] if turn.question.strip()]
     if not previous or not looks_like_a_follow_up(question):
         return None
     return f"{previous[-1]} {question}"
 
 
-def better(alone: Found, with_context: Found | None) -> Found:
-    """The answer to keep: the context's only when it is clearly more likely to answer."""
-    if with_context is None or with_context.correct < alone.correct + CONTEXT_MARGIN:
-        return alone
-    return with_context
+def in_turn(alone: Found, with_context: Found | None, shown: Passage | None, k: int) -> Found:
+    """The answer to a question asked in context: the context's answer when the scorer finds it
+    clearly more likely to answer (`CONTEXT_MARGIN`), else the question's own; and when that answer
+    is unsure, the passage the previous answer showed first, `shown`, goes first if it is near the
+    top: most follow-ups ask more about it."""
+    if with_context is None:
+        return alone._replace(hits=alone.hits[:k])
+    chosen = with_context if with_context.correct >= alone.correct + CONTEXT_MARGIN else alone
+    hits = list(chosen.hits)
+    if shown is not None and chosen.correct < UNSURE:
+        near = [position for position, hit in enumerate(hits[:SHOWN_WITHIN]) if hit.passage == shown]
+        if near:
+            hits.insert(0, hits.pop(near[0]))
+    return chosen._replace(hits=hits[:k])

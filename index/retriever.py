@@ -23,7 +23,7 @@ from index.aliases import LibraryAliases
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats, lexical_index, rebuild
 from index.candidates import PER_SIGNAL, gather
-from index.conversation import better, in_context
+from index.conversation import SHOWN_WITHIN, Turn, in_context, in_turn
 from index.embedding import Embedder
 from index.features import CANDIDATE_FEATURES, candidate_features
 from index.lexical import QueryScores
@@ -321,10 +321,12 @@ class Retriever:
         """Serve `data` from now on (questions in flight finish on the old index)."""
         self._index = SearchIndex(data)
 
-    def ask(self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()) -> Answer:
+    def ask(
+        self, question: str, k: int = 3, article: str | None = None, after: Sequence[Turn] = ()
+    ) -> Answer:
         """Answer one question with up to `k` passages, best first; from the article `article` (its
-        source) alone when given, else from every article; as the next turn after the questions
-        `after` (oldest first), when given (`index.conversation`)."""
+        source) alone when given, else from every article; as the next turn after the earlier
+        turns `after` (oldest first), when given (`index.conversation`)."""
         return self.ask_many([question], k, article, [after])[0]
 
     def ask_many(
@@ -332,10 +334,10 @@ class Retriever:
         questions: Sequence[str],
         k: int = 3,
         article: str | None = None,
-        after: Sequence[Sequence[str]] | None = None,
+        after: Sequence[Sequence[Turn]] | None = None,
     ) -> list[Answer]:
         """Answer several questions with one batched embedding call (from `article` alone, when
-        given; each after its earlier questions `after[i]`, when given); raises `UnknownArticle`
+        given; each after its earlier turns `after[i]`, when given); raises `UnknownArticle`
         for an article the index doesn't hold."""
         index = self._index  # one snapshot for the whole batch
         scope = index.scope(article)
@@ -355,11 +357,11 @@ class Retriever:
         questions: Sequence[str],
         k: int,
         scope: np.ndarray | None,
-        after: Sequence[Sequence[str]] | None = None,
+        after: Sequence[Sequence[Turn]] | None = None,
     ):
         """Per question: its normalised text, a notice, what was found and the milliseconds its
-        share of the batch took. A question with earlier turns is also asked in their context, in
-        the same embedding call, and the better-supported answer kept (`index.conversation`)."""
+        share of the batch took. A follow-up is also asked in its context, in the same embedding
+        call, and the answer chosen from both (`index.conversation`)."""
         started = time.perf_counter()
         normalized = [normalize_question(q) for q in questions]
         earlier = list(after) if after is not None else [()] * len(questions)
@@ -370,11 +372,17 @@ class Retriever:
             variants = [in_context(text, before) for text, before in zip(asked, contexts, strict=True)]
             extra = [variant for variant in variants if variant is not None]
             vectors = self.embedder.embed([*asked, *extra])
-            found = index.search_many([*asked, *extra], vectors, max(1, k), self.scorer, scope)
+            depth = max(1, k, SHOWN_WITHIN if extra else 0)
+            found = index.search_many([*asked, *extra], vectors, depth, self.scorer, scope)
             alone, with_context = iter(found[: len(asked)]), iter(found[len(asked) :])
             results = iter(
-                better(next(alone), next(with_context) if variant is not None else None)
-                for variant in variants
+                in_turn(
+                    next(alone),
+                    next(with_context) if variant is not None else None,
+                    before[-1].shown if before else None,
+                    max(1, k),
+                )
+                for variant, before in zip(variants, contexts, strict=True)
             )
         took_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
         for text, notice in normalized:

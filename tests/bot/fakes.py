@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from index.answer import Answer, Confidence, Hit
 from index.build import BuildStats
+from index.conversation import Turn
 from index.passages import Passage
 from index.retriever import ArticleInfo, IndexInfo, ReindexRunning
 
@@ -65,7 +66,8 @@ class FakeRetriever:
         self.generation = generation
         self.asked: list[str] = []
         self.articles: list[str | None] = []  # the article each question was asked of (None: all)
-        self.afters: list[list[str]] = []  # each question's earlier turns (its conversation)
+        self.afters: list[list[str]] = []  # each question's earlier questions (its conversation)
+        self.shown: list[list[Passage | None]] = []  # and the passages those answers showed first
         self.reindex_started = threading.Event()
         self.reindex_release = threading.Event()
         self.reindex_release.set()
@@ -92,7 +94,9 @@ class FakeRetriever:
             articles=ARTICLES,
         )
 
-    def ask(self, question: str, k: int = 3, article: str | None = None, after: Sequence[str] = ()) -> Answer:
+    def ask(
+        self, question: str, k: int = 3, article: str | None = None, after: Sequence[Turn] = ()
+    ) -> Answer:
         return self.ask_many([question], k, article, [after])[0]
 
     def ask_many(
@@ -100,12 +104,15 @@ class FakeRetriever:
         questions: Sequence[str],
         k: int = 3,
         article: str | None = None,
-        after: Sequence[Sequence[str]] | None = None,
+        after: Sequence[Sequence[Turn]] | None = None,
     ) -> list[Answer]:
         self.ask_delay.wait(5)
         self.asked.extend(questions)
         self.articles.extend([article] * len(questions))
-        self.afters.extend(list(turns) for turns in (after or [()] * len(questions)))
+        # each question's earlier questions; the passages they showed are in `shown`
+        for turns in after or [()] * len(questions):
+            self.afters.append([turn.question for turn in turns])
+            self.shown.append([turn.shown for turn in turns])
         return [answer(question, hits=[hit(key=self.generation)] * k) for question in questions]
 
     def reindex(self) -> BuildStats:

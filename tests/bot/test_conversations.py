@@ -64,9 +64,10 @@ def test_a_conversation_keeps_its_last_turns_and_the_memory_is_bounded() -> None
     clock = Clock()
     conversations = Conversations(clock=clock, capacity=2)
     for number in range(5):
-        conversations.add("a", f"q{number}", answer_id=number)
+        conversations.add("a", f"q{number}", places=[number])
     assert conversations.earlier("a", minutes=CHAIN_MINUTES) == ["q3", "q4"][-(MAX_TURNS - 1) :]
-    assert conversations.of_answer(4) == "a"
+    assert conversations.continued_at(4) == "a"
+    assert conversations.continued_at(99) is None
     conversations.add("b", "x")
     conversations.add("c", "y")  # over capacity: the least recent conversation goes
     assert conversations.earlier("a", minutes=CHAIN_MINUTES) == []

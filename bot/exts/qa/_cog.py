@@ -28,6 +28,7 @@ from bot.exts.qa._more import AnswerShelf, MorePassages
 from bot.permissions import may_answer_in
 from bot.questions import addresses_bot, question_from, wants_help
 from bot.tree import AskingTooFast, send_private
+from index.conversation import turn_of
 from index.retriever import MAX_QUESTION_CHARS, UnknownArticle
 from insights.recording import QuestionRecord, new_answer_id
 
@@ -250,7 +251,7 @@ class QA(commands.Cog):
         )
         sent = await self.reply_to(message, **self.reply_for(answer, answer_id))
         if answer.question:
-            self.conversations.add(conversation, answer.question, answer_id=sent.id)
+            self.conversations.add(conversation, turn_of(answer), places=[sent.id])
 
     def conversation_of(self, message: discord.Message, *, is_dm: bool) -> tuple[Hashable, float]:
         """Which conversation `message` continues, and for how many minutes one lasts: a DM's, a
@@ -258,7 +259,7 @@ class QA(commands.Cog):
         if is_dm:
             return ("dm", message.channel.id), DM_MINUTES
         replied = message.reference.message_id if message.reference is not None else None
-        if replied is not None and (key := self.conversations.of_answer(replied)) is not None:
+        if replied is not None and (key := self.conversations.continued_at(replied)) is not None:
             return key, CHAIN_MINUTES
         return ("chain", message.id), CHAIN_MINUTES
 
