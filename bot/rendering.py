@@ -60,6 +60,11 @@ APOLOGY = "Sorry, something went wrong on my side. Please try again later."
 PASSAGES_GONE = (
     "Those passages are no longer at hand (the bot restarted or the answer is old); please ask again."
 )
+PRIVATE_NO_THREAD = "A private answer can't open a thread: everyone in the channel would see the thread."
+NO_THREAD_HERE = (
+    "I can't start a thread in this channel (that needs Create Public Threads and Send Messages in "
+    "Threads), so the answer is here. Reply to it to ask a follow-up question."
+)
 REINDEX_RUNNING = "A reindex is already running; the current index keeps answering until it finishes."
 
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9])")
@@ -275,7 +280,8 @@ def how_to_ask(bot_name: str) -> str:
         "• `/ask question:` followed by your question\n"
         f"• mention me with a question: {mention} when was the policy announced?\n"
         "• send me a direct message\n"
-        "• right-click a message → Apps → **Ask the article**"
+        "• right-click a message → Apps → **Ask the article**\n"
+        "Follow up in the thread of my answer, by replying to it, or in our DM: *and when did it start?*"
     )
 
 

@@ -38,6 +38,8 @@ class BotSettings(IndexSettings):
     answer_channel_ids: Annotated[frozenset[int], NoDecode] = setting("ANSWER_CHANNEL_IDS", frozenset())
     ask_cooldown_seconds: float = setting("ASK_COOLDOWN_SECONDS", 3.0)
     reindex_cooldown_seconds: float = setting("REINDEX_COOLDOWN_SECONDS", 30.0)
+    # Answer a mention in a new public thread where the bot may start one (else in place)
+    thread_replies: bool = setting("THREAD_REPLIES", True)
     # None: discord.com; else ends in /api/v10 (see `api_base_url`)
     api_base_url: str | None = setting("DISCORD_API_BASE_URL", None)
     gateway_url: str | None = setting("DISCORD_GATEWAY_URL", None)  # None: discord.py's gateway

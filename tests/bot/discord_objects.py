@@ -23,6 +23,12 @@ ADMIN_ROLE_ID = 777777777777777777
 OTHER_USER_ID = 888888888888888888
 
 
+# What the bot needs to answer in a channel, and no more
+ANSWERING = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, read_message_history=True, add_reactions=True
+)
+
+
 def make_role(role_id: int) -> Any:
     role = NonCallableMagicMock(spec=discord.Role)
     role.id = role_id
@@ -53,8 +59,11 @@ def make_message(
     dm: bool = False,
     channel_id: int = CHANNEL_ID,
     parent_id: int | None = None,
+    bot_permissions: discord.Permissions | None = None,
 ) -> Any:
-    """A message as the gateway would give it; `mentions` are the user ids in its mention list."""
+    """A message as the gateway would give it; `mentions` are the user ids in its mention list.
+    In a guild the bot has `bot_permissions` in its channel: by default those to answer, and none
+    to start threads (the tests that want threads say so)."""
     message = create_autospec(discord.Message, instance=True)
     message.id = 999
     message.content = content
@@ -72,6 +81,7 @@ def make_message(
         message.channel = create_autospec(kind, instance=True)
         if parent_id is not None:
             message.channel.parent_id = parent_id
+        message.channel.permissions_for.return_value = bot_permissions or ANSWERING
     message.channel.id = channel_id
     return message
 

@@ -18,6 +18,8 @@ The product's bot (``bot.bot.build_bot`` with a real ``Retriever``):
   environment plus ``env``; index over a temporary copy of the shipped article, ``settings``)
   and returns it once ready; closed at teardown.
 - ``article_bot``: one started with the fake embedder and the stand-in's environment alone.
+- Both answer mentions in place (THREAD_REPLIES=false) unless ``env`` says otherwise:
+  ``threading_bot`` and ``real_threading_bot`` run the default, a new thread for each mention.
 - ``real_article_bot``: one started with the real model (mark the test ``slow``) over a copy of
   the session's real index, so nothing is embedded at start.
 - ``bot_errors``: records the product logs at ERROR or above; any left fail the test at
@@ -184,6 +186,11 @@ def bot_errors() -> Iterator[list[logging.LogRecord]]:
     assert not handler.records, f"the bot logged errors:\n  {logged}"
 
 
+# Mentions answered in place, as where the bot can't start threads: most tests check the reply itself
+# (no pings, cooldowns, faults); test_bot_threads.py runs the default, answers in new threads.
+IN_PLACE = {"THREAD_REPLIES": "false"}
+
+
 @pytest.fixture
 async def start_article_bot(
     stand_in: DiscordStandIn,
@@ -192,7 +199,7 @@ async def start_article_bot(
     bot_errors: list[logging.LogRecord],
 ) -> AsyncIterator[StartArticleBot]:
     """``await start_article_bot(embedder=None, env=None, index=None, question_log=None)``: the
-    product's bot, built
+    product's bot (answering mentions in place unless ``env`` sets THREAD_REPLIES), built
     by ``build_bot`` over a real ``Retriever`` (``embedder`` default: a fresh fake), started on
     the stand-in and returned once ready. ``env`` adds to the stand-in's environment (e.g.
     ``{"ASK_COOLDOWN_SECONDS": "0"}``); ``index`` defaults to ``settings`` (a temporary copy of
@@ -210,7 +217,7 @@ async def start_article_bot(
         index: IndexSettings | None = None,
         question_log: QuestionLog | None = None,
     ) -> ArticleBot:
-        bot_settings = BotSettings.from_env({**stand_in.environment(), **(env or {})})
+        bot_settings = BotSettings.from_env({**stand_in.environment(), **IN_PLACE, **(env or {})})
         retriever, _ = open_retriever(index or settings, embedder or FakeEmbedder())
         bot = build_bot(bot_settings, retriever, guild_ready_timeout=0.05, question_log=question_log)
         started.append(bot)
@@ -233,6 +240,12 @@ async def article_bot(start_article_bot: StartArticleBot) -> ArticleBot:
 
 
 @pytest.fixture
+async def threading_bot(start_article_bot: StartArticleBot) -> ArticleBot:
+    """The product's bot with its default THREAD_REPLIES: a mention is answered in a new thread."""
+    return await start_article_bot(env={"THREAD_REPLIES": "true"})
+
+
+@pytest.fixture
 def real_article_index(settings: IndexSettings, real_index: IndexSettings) -> IndexSettings:
     """``settings`` with the session's real-model index copied into INDEX_DIR."""
     shutil.copytree(real_index.index_dir, settings.index_dir)
@@ -245,6 +258,14 @@ async def real_article_bot(
 ) -> ArticleBot:
     """The product's bot over the real model (tests using it are ``slow``)."""
     return await start_article_bot(real_embedder, index=real_article_index)
+
+
+@pytest.fixture
+async def real_threading_bot(
+    start_article_bot: StartArticleBot, real_embedder: Embedder, real_article_index: IndexSettings
+) -> ArticleBot:
+    """`real_article_bot` with its default THREAD_REPLIES (tests using it are ``slow``)."""
+    return await start_article_bot(real_embedder, index=real_article_index, env={"THREAD_REPLIES": "true"})
 
 
 @dataclass

@@ -50,6 +50,7 @@ async def test_run_bot_logs_in_syncs_its_commands_answers_and_exits_0_on_sigterm
                 ("question", STRING, True, 1, 500),
                 ("private", BOOLEAN, False, None, None),
                 ("article", STRING, False, 1, 100),
+                ("thread", BOOLEAN, False, None, None),
             ],
         ),
         "about": (CHAT_INPUT, "None", []),

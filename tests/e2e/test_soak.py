@@ -66,10 +66,13 @@ class Asked:
 
 
 def reply_to(stand_in: DiscordStandIn, message: dict[str, Any]) -> list[Any]:
+    """The bot's answers to `message`: a reply to it (a DM), or a message in the thread started
+    from it (a mention, answered in a new thread by default; the thread has the message's id)."""
     return [
         request
         for request in stand_in.requests_to("POST", MESSAGES)
         if int((request.body.get("message_reference") or {}).get("message_id", 0)) == int(message["id"])
+        or request.path == f"/channels/{message['id']}/messages"
     ]
 
 
@@ -153,6 +156,8 @@ async def test_ten_questions_a_second_for_30_s_from_60_people_each_get_exactly_o
     interactions = [asked.interaction for asked in everything if asked.interaction is not None]
     assert callbacks == {str(sent.id): 1 for sent in interactions}
     assert len(stand_in.requests_to("POST", MESSAGES)) == len(everything) - len(interactions)
+    mentions = [asked.message for asked in everything if asked.kind == "mention"]
+    assert sorted(thread.id for thread in stand_in.threads) == sorted(int(m["id"]) for m in mentions)
     assert stand_in.requests_to("PUT", REACTION) == []  # the cooldown never refused anyone
     assert rendering.BUSY not in json.dumps([r.body for r in stand_in.requests])
     assert " ERROR " not in bot.log()

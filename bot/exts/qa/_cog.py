@@ -1,5 +1,10 @@
 """The QA cog: every way of asking ends in the same answer embed.
 
+A mention in a text channel is answered in a new public thread started from the question (where the
+bot may start one and THREAD_REPLIES is on), so follow-ups have a place; /ask opens one when asked.
+In a thread the bot started, by a reply to one of its answers, or in a DM, a question continues its
+conversation (`bot.conversations`): the earlier questions are its context.
+
 Interactions must be answered within 3 s of Discord sending them. A question usually takes tens of
 milliseconds, so the answer is sent directly when it is ready within `DIRECT_REPLY_SECONDS` (one
 request, no "thinking…" flash); a cold model, a busy machine or a queue of questions makes the bot
@@ -27,6 +32,7 @@ from bot.exts.qa._feedback import Feedback
 from bot.exts.qa._more import AnswerShelf, MorePassages
 from bot.permissions import may_answer_in
 from bot.questions import addresses_bot, question_from, wants_help
+from bot.threads import AUTO_ARCHIVE_MINUTES, may_start_thread, starts_threads_in, thread_name
 from bot.tree import AskingTooFast, send_private
 from index.conversation import turn_of
 from index.retriever import MAX_QUESTION_CHARS, UnknownArticle
@@ -130,12 +136,16 @@ class QA(commands.Cog):
         ephemeral: bool,
         via: str,
         article: str | None = None,
+        thread: bool = False,
     ) -> None:
         """Answer directly if the answer is quick, else defer and fill the reply in when ready; from
-        the article `article` (its source) alone when given."""
+        the article `article` (its source) alone when given; then open a thread on the answer when
+        `thread` asks for one. In a thread the bot started, the question continues its conversation."""
         started = time.perf_counter()
         asker = AskedBy(interaction.guild_id, interaction.channel_id, interaction.user.id)
-        work = asyncio.ensure_future(self.bot.retriever.ask(question, article))
+        conversation = self.own_thread_conversation(interaction.channel) or ("slash", interaction.id)
+        earlier = self.conversations.earlier(conversation, minutes=CHAIN_MINUTES)
+        work = asyncio.ensure_future(self.bot.retriever.ask(question, article, after=earlier))
         done, _ = await asyncio.wait({work}, timeout=self.direct_reply_seconds)
         none = discord.AllowedMentions.none()
         if work in done:
@@ -143,20 +153,60 @@ class QA(commands.Cog):
             reply = self.reply_for(
                 answer, self.record(answer, via=via, asker=asker, took=time.perf_counter() - started)
             )
-            await interaction.response.send_message(**reply, ephemeral=ephemeral, allowed_mentions=none)
-            return
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        answer = await work
-        reply = self.reply_for(
-            answer, self.record(answer, via=via, asker=asker, took=time.perf_counter() - started)
-        )
-        await interaction.edit_original_response(**reply, allowed_mentions=none)
+            callback = await interaction.response.send_message(
+                **reply, ephemeral=ephemeral, allowed_mentions=none
+            )
+            sent = callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
+        else:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            answer = await work
+            reply = self.reply_for(
+                answer, self.record(answer, via=via, asker=asker, took=time.perf_counter() - started)
+            )
+            sent = await interaction.edit_original_response(**reply, allowed_mentions=none)
+        if ephemeral or sent is None or not answer.question:
+            if thread and ephemeral:
+                await interaction.followup.send(rendering.PRIVATE_NO_THREAD, ephemeral=True)
+            return  # nobody can reply to a private answer: no conversation to keep
+        places = [sent.id]
+        if isinstance(interaction.channel, discord.Thread):
+            places.append(interaction.channel.id)
+        elif thread and (opened := await self.open_thread_on_answer(interaction, sent, question)):
+            places.append(opened.id)
+        self.conversations.add(conversation, turn_of(answer), places=places)
+
+    async def open_thread_on_answer(
+        self, interaction: discord.Interaction, answer: discord.Message, question: str
+    ) -> discord.Thread | None:
+        """Start a public thread on /ask's answer for follow-ups; where the bot can't (a DM needs
+        none: it is a conversation already), tell the asker privately."""
+        if interaction.guild is None:
+            return None
+        if not starts_threads_in(interaction.channel) or not may_start_thread(interaction.app_permissions):
+            await interaction.followup.send(rendering.NO_THREAD_HERE, ephemeral=True)
+            return None
+        thread = await self.start_thread(answer, question)
+        if thread is None:
+            await interaction.followup.send(rendering.NO_THREAD_HERE, ephemeral=True)
+        return thread
+
+    async def start_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+        """A public thread started from `message`, named after `question`; None when Discord
+        refuses (permissions changed, the message is gone, it has a thread already)."""
+        try:
+            return await message.create_thread(
+                name=thread_name(question), auto_archive_duration=AUTO_ARCHIVE_MINUTES
+            )
+        except discord.HTTPException as error:
+            log.info("Could not start a thread on message %s, answering in place: %s", message.id, error)
+            return None
 
     @app_commands.command(name="ask", description="Ask a question about the article; the answer quotes it")
     @app_commands.describe(
         question="Your question, e.g. when was the policy announced?",
         private="Show the answer only to you (default: everyone in the channel sees it)",
         article="Ask one article (pick its title as you type; default: every article)",
+        thread="Open a thread on the answer for follow-up questions (default: no)",
     )
     @app_commands.check(within_cooldown)
     @app_commands.autocomplete(article=autocomplete_articles)
@@ -166,6 +216,7 @@ class QA(commands.Cog):
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
         private: bool = False,
         article: app_commands.Range[str, 1, MAX_CHOICE_CHARS] | None = None,
+        thread: bool = False,
     ) -> None:
         """/ask: the best passage, its citation and the confidence; more passages behind a button."""
         source = None
@@ -177,7 +228,7 @@ class QA(commands.Cog):
             source = chosen.source
         try:
             await self.answer_interaction(
-                interaction, question, ephemeral=private, via="slash", article=source
+                interaction, question, ephemeral=private, via="slash", article=source, thread=thread
             )
         except UnknownArticle:  # removed between the check and the answer
             await send_private(interaction, rendering.no_such_article_text(article or ""))
@@ -240,28 +291,69 @@ class QA(commands.Cog):
         started = time.perf_counter()
         conversation, minutes = self.conversation_of(message, is_dm=is_dm)
         earlier = self.conversations.earlier(conversation, minutes=minutes)
+        # The search and the thread's creation overlap: the answer is ready by the time the thread is
+        answering = asyncio.ensure_future(self.bot.retriever.ask(question, after=earlier))
         try:
-            answer = await self.bot.retriever.ask(question, after=earlier)
+            thread = await self.start_thread(message, question) if self.answers_in_thread(message) else None
+        except BaseException:
+            answering.cancel()
+            raise
+        try:
+            answer = await answering
         except Busy:
-            await self.reply_to(message, content=rendering.BUSY)
+            await self.answer_at(message, thread, content=rendering.BUSY)
             return
         asker = AskedBy(message.guild.id if message.guild else None, message.channel.id, message.author.id)
         answer_id = self.record(
             answer, via="dm" if is_dm else "mention", asker=asker, took=time.perf_counter() - started
         )
-        sent = await self.reply_to(message, **self.reply_for(answer, answer_id))
+        sent = await self.answer_at(message, thread, **self.reply_for(answer, answer_id))
         if answer.question:
-            self.conversations.add(conversation, turn_of(answer), places=[sent.id])
+            places = [sent.id]
+            if thread is not None or self.own_thread_conversation(message.channel) is not None:
+                places.append(sent.channel.id)
+            self.conversations.add(conversation, turn_of(answer), places=places)
+
+    def answers_in_thread(self, message: discord.Message) -> bool:
+        """Whether to answer `message` in a new thread: THREAD_REPLIES is on, and the bot may
+        start a public thread in its channel (a text channel, not a thread already)."""
+        me = message.guild.me if message.guild is not None else None
+        return (
+            self.bot.settings.thread_replies
+            and me is not None
+            and starts_threads_in(message.channel)
+            and may_start_thread(message.channel.permissions_for(me))
+        )
+
+    def own_thread_conversation(self, channel: object) -> Hashable | None:
+        """The conversation of `channel` when it is a thread the bot started, else None; a thread
+        whose conversation was forgotten (a restart, or long quiet) starts a new one."""
+        me = self.bot.user
+        if not isinstance(channel, discord.Thread) or me is None or channel.owner_id != me.id:
+            return None
+        return self.conversations.continued_at(channel.id) or ("thread", channel.id)
 
     def conversation_of(self, message: discord.Message, *, is_dm: bool) -> tuple[Hashable, float]:
         """Which conversation `message` continues, and for how many minutes one lasts: a DM's, a
-        reply to one of the bot's answers (that answer's), or a new one of its own."""
+        reply to one of the bot's answers (that answer's), a thread the bot started, or a new one
+        of its own."""
         if is_dm:
             return ("dm", message.channel.id), DM_MINUTES
         replied = message.reference.message_id if message.reference is not None else None
         if replied is not None and (key := self.conversations.continued_at(replied)) is not None:
             return key, CHAIN_MINUTES
+        if (key := self.own_thread_conversation(message.channel)) is not None:
+            return key, CHAIN_MINUTES
         return ("chain", message.id), CHAIN_MINUTES
+
+    async def answer_at(
+        self, message: discord.Message, thread: discord.Thread | None, **reply: Any
+    ) -> discord.Message:
+        """Send `reply` into the new `thread` started from `message` (whose question heads it),
+        or else as a reply to `message`."""
+        if thread is None:
+            return await self.reply_to(message, **reply)
+        return await thread.send(**reply, allowed_mentions=discord.AllowedMentions.none())
 
     async def reply_to(self, message: discord.Message, **reply: Any) -> discord.Message:
         """Reply to `message` without pinging its author or anyone else; still sent if the message
