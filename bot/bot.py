@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IDENTIFY_WINDOW = 5.0  # seconds: Discord's identify rate limit, per bucket
 EXTENSIONS = ("bot.exts.qa", "bot.exts.admin", "bot.exts.articles", "bot.exts.owner")
 
 
@@ -39,11 +41,13 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
-class ArticleBot(commands.Bot):
+class ArticleBot(commands.AutoShardedBot):
     """Answers questions about the article over Discord.
 
     `settings` and `retriever` are given, not looked up, so tests and the end-to-end stand-in can
-    build one in-process with a fake retriever and their own URLs.
+    build one in-process with a fake retriever and their own URLs. It runs the shards SHARD_IDS
+    of SHARD_COUNT, or all of as many as Discord recommends (docs/scaling.md); shards identify as
+    fast as Discord's `max_concurrency` allows.
     """
 
     def __init__(
@@ -66,17 +70,44 @@ class ArticleBot(commands.Bot):
             tree_cls=ArticleTree,
             guild_ready_timeout=guild_ready_timeout,
             max_messages=None,  # nothing reads the message cache
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
         )
         self.settings = settings
         self.retriever = AsyncRetriever(retriever)
         self.clock = clock
         self.cooldown = Cooldown(settings.ask_cooldown_seconds, clock=clock)
         self.question_log = question_log  # None: nothing is recorded (QUESTION_LOG_DAYS=0)
+        self.max_concurrency = 1  # shards that may identify together, from Discord at login
+        self._identified_at: dict[int, float] = {}  # rate-limit bucket → when it last identified
 
     async def login(self, token: str) -> None:
-        """Point discord.py at the configured API and gateway, then log in."""
+        """Point discord.py at the configured API and gateway, log in, and learn from Discord how
+        many shards it recommends (when SHARD_COUNT is unset) and how many may identify at once.
+        The gateway stays the configured one: discord.py would take the URL Discord gives."""
         use_endpoints(self.settings.api_base_url, self.settings.gateway_url)
         await super().login(token)
+        recommended, _, limit = await self.http.get_bot_gateway()
+        self.max_concurrency = max(1, int(limit.get("max_concurrency", 1)))
+        if self.shard_count is None:
+            self.shard_count = recommended
+        if limit.get("remaining", 1) < len(self.shard_ids or range(self.shard_count)):
+            log.warning(
+                "Discord allows %s more gateway sessions today (resets in %.0f min); some shards "
+                "may not connect until then",
+                limit.get("remaining"),
+                limit.get("reset_after", 0) / 60_000,
+            )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait until Discord lets this shard identify: one identify per rate-limit bucket
+        (`shard_id % max_concurrency`) every 5 seconds."""
+        bucket = (shard_id or 0) % self.max_concurrency
+        loop = asyncio.get_running_loop()
+        last = self._identified_at.get(bucket)
+        if last is not None:
+            await asyncio.sleep(max(0.0, last + IDENTIFY_WINDOW - loop.time()))
+        self._identified_at[bucket] = loop.time()
 
     async def setup_hook(self) -> None:
         """Start the question log, load the extensions (a broken one is logged, not fatal) and sync
@@ -91,6 +122,9 @@ class ArticleBot(commands.Bot):
                 await self.load_extension(extension)
             except Exception:
                 log.exception("could not load extension %s", extension)
+        if not self.settings.syncs_commands:
+            log.info("commands are synced by the process that runs shard 0")
+            return
         for guild_id in self.settings.guild_ids:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -13,7 +13,7 @@ import re
 from typing import Annotated
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from index.settings import IndexSettings, SettingsError, setting
@@ -40,6 +40,10 @@ class BotSettings(IndexSettings):
     reindex_cooldown_seconds: float = setting("REINDEX_COOLDOWN_SECONDS", 30.0)
     # Answer a mention in a new public thread where the bot may start one (else in place)
     thread_replies: bool = setting("THREAD_REPLIES", True)
+    # None: as many shards as Discord recommends, all run here (see docs/scaling.md)
+    shard_count: int | None = setting("SHARD_COUNT", None)
+    # None: every shard of SHARD_COUNT; else this process's shards ("0-3", "4,5")
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = setting("SHARD_IDS", None)
     # None: discord.com; else ends in /api/v10 (see `api_base_url`)
     api_base_url: str | None = setting("DISCORD_API_BASE_URL", None)
     gateway_url: str | None = setting("DISCORD_GATEWAY_URL", None)  # None: discord.py's gateway
@@ -63,6 +67,24 @@ class BotSettings(IndexSettings):
     @classmethod
     def _seconds(cls, raw: object) -> object:
         return seconds(raw) if isinstance(raw, str) else raw
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _shard_count(cls, raw: object) -> object:
+        return shard_count(raw) if isinstance(raw, str) else raw
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, raw: object, info: ValidationInfo) -> object:
+        if not isinstance(raw, str):
+            return raw
+        return shard_ids(raw, info.data.get("shard_count"))
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the slash commands: one process per deployment does, the
+        one that runs shard 0 (every process of a cluster shares the application's commands)."""
+        return self.shard_ids is None or 0 in self.shard_ids
 
     @field_validator("api_base_url", mode="before")
     @classmethod
@@ -102,6 +124,38 @@ def snowflakes(raw: str) -> list[int]:
             )
         ids.append(int(item))
     return ids
+
+
+MAX_SHARDS = 100_000
+
+
+def shard_count(raw: str) -> int:
+    """SHARD_COUNT: how many shards the whole bot runs, a whole number from 1."""
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_SHARDS:
+        raise SettingsError(f"{raw[:40]!r} is not a number of shards (a whole number from 1)")
+    return int(text)
+
+
+def shard_ids(raw: str, count: int | None) -> tuple[int, ...]:
+    """SHARD_IDS: this process's shards, as "0,1,2", "0-3" or both ("0-3, 8"), each below
+    SHARD_COUNT, which must be set with it."""
+    if count is None:
+        raise SettingsError("needs SHARD_COUNT, the number of shards of the whole bot, set too")
+    ids: list[int] = []
+    for item in re.split(r"[,\s]+", raw.strip()):
+        if not item:
+            continue
+        first, dash, last = item.partition("-")
+        if not all(part.isascii() and part.isdigit() for part in (first, last if dash else first)):
+            raise SettingsError(f"{item[:40]!r} is not a shard id or a range like 0-3")
+        low, high = int(first), int(last if dash else first)
+        if low > high or high >= count:
+            raise SettingsError(f"{item[:40]!r}: shard ids go from 0 to SHARD_COUNT - 1 ({count - 1})")
+        ids.extend(range(low, high + 1))
+    if not ids:
+        raise SettingsError("empty; give this process's shards, e.g. 0-3, or leave SHARD_IDS unset")
+    return tuple(sorted(set(ids)))
 
 
 def seconds(raw: str) -> float:

@@ -45,7 +45,11 @@ async def test_login_applies_the_settings_first(monkeypatch: pytest.MonkeyPatch)
     async def discord_login(self: object, token: str) -> None:
         seen.append((Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY))
 
-    monkeypatch.setattr("discord.ext.commands.Bot.login", discord_login)
+    async def bot_gateway(self: object) -> tuple[int, str, dict[str, int]]:
+        return 1, "wss://gateway.discord.gg", {"max_concurrency": 1, "remaining": 1000, "reset_after": 0}
+
+    monkeypatch.setattr("discord.Client.login", discord_login)
+    monkeypatch.setattr("discord.http.HTTPClient.get_bot_gateway", bot_gateway)
     settings = BotSettings.from_env(
         {
             "DISCORD_TOKEN": "t",

@@ -19,7 +19,8 @@ MESSAGES = "/channels/{channel_id}/messages"
 REACTION = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me"
 DOWNLOAD = CDN_ROUTE  # a file a user attached to a command, fetched by Attachment.read()
 
-LOGIN = [("GET", USER), ("GET", APPLICATION), ("PUT", GUILD_COMMANDS)]
+BOT_GATEWAY = "/gateway/bot"  # the recommended shard count and identify concurrency, after setup
+LOGIN = [("GET", USER), ("GET", APPLICATION), ("PUT", GUILD_COMMANDS), ("GET", BOT_GATEWAY)]
 DIRECT_ANSWER = [("POST", CALLBACK)]
 DEFERRED_ANSWER = [("POST", CALLBACK), ("PATCH", ORIGINAL)]
 

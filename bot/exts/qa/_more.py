@@ -76,7 +76,7 @@ class MorePassages(
         """Show the presser the next passages, privately."""
         try:
             client = interaction.client
-            qa = client.get_cog("QA") if isinstance(client, commands.Bot) else None
+            qa = client.get_cog("QA") if isinstance(client, commands.bot.BotBase) else None
             shelf: AnswerShelf | None = getattr(qa, "shelf", None)
             answer = shelf.get(self.key) if shelf is not None else None
             if answer is None or len(answer.hits) < 2:
