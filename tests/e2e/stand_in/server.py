@@ -19,6 +19,7 @@ from .interactions import Interactions, SentInteraction
 from .messages import LOADING, Messages
 from .recording import Changes, RecordedRequest, ValidationFailure
 from .rest import RestApi
+from .sharding import IDENTIFY_WINDOW_SECONDS, SessionStartLimit
 from .snowflakes import Snowflakes
 from .spec import ApiSpec, load_spec
 from .threaded import ThreadedStandIn
@@ -34,6 +35,10 @@ class DiscordStandIn:
 
     Use ``async with DiscordStandIn() as stand_in:`` in async tests, or
     ``with DiscordStandIn.in_thread() as threaded:`` when the test itself is synchronous.
+
+    Sharding: ``GET /gateway/bot`` recommends ``shards``; the session start limit allows
+    ``session_starts`` IDENTIFYs a day and one per ``identify_window`` seconds for each
+    rate-limit key ``shard_id % max_concurrency`` (shorten the window to keep tests quick).
     """
 
     def __init__(
@@ -44,6 +49,10 @@ class DiscordStandIn:
         token: str = DEFAULT_TOKEN,
         interaction_deadline: float = 3.0,
         heartbeat_interval_ms: int = 41250,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float = IDENTIFY_WINDOW_SECONDS,
+        session_starts: int = 1000,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -56,12 +65,16 @@ class DiscordStandIn:
         self.changes = Changes()
         ids = Snowflakes()
         self.faults = FaultPlan()
+        session_start_limit = SessionStartLimit(
+            total=session_starts, max_concurrency=max_concurrency, window=identify_window
+        )
         self.gateway = Gateway(
             self.world,
             token,
             resume_url=lambda: f"ws://{self.host}:{self.port}/gateway-resume",
             notify=self.changes.notify,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            session_start_limit=session_start_limit,
         )
         self.messages = Messages(self.world, ids, self.gateway.dispatch)
         self.commands = Commands(self.world, ids)
@@ -80,6 +93,8 @@ class DiscordStandIn:
             cdn=self.cdn,
             faults=self.faults,
             notify=self.changes.notify,
+            session_start_limit=session_start_limit,
+            shards=shards,
         )
 
     # -- lifecycle ------------------------------------------------------------------------------
