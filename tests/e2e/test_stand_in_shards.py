@@ -10,12 +10,13 @@ from typing import Any
 import aiohttp
 import pytest
 from stand_in import DiscordStandIn
-from stand_in.sharding import IdentifyVerdict, SessionStartLimit
+from stand_in.gateway import Session
+from stand_in.sharding import IdentifyVerdict, SessionStartLimit, shard_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
 READY, INVALID_SESSION = 0, 9
-GUILD_MESSAGES = 1 << 9
+MESSAGE_INTENTS = 1 << 9 | 1 << 12  # GUILD_MESSAGES, DIRECT_MESSAGES
 
 
 class FakeClock:
@@ -93,7 +94,7 @@ async def identify(
     hello = await socket.receive_json()
     assert hello["op"] == 10
     properties = {"os": "linux", "browser": "raw-test", "device": "raw-test"}
-    data = {"token": stand_in.token, "intents": GUILD_MESSAGES, "properties": properties, "shard": shard}
+    data = {"token": stand_in.token, "intents": MESSAGE_INTENTS, "properties": properties, "shard": shard}
     await socket.send_json({"op": 2, "d": data})
     answer = await socket.receive()
     return socket, answer.json() if answer.type == aiohttp.WSMsgType.TEXT else None
@@ -176,3 +177,36 @@ async def test_gateway_bot_reports_the_configured_shards_and_a_falling_session_s
     assert 86_399_000 < limit["reset_after"] <= 86_400_000
     assert after["session_start_limit"]["remaining"] == 47
     assert after["session_start_limit"]["reset_after"] <= limit["reset_after"]
+
+
+def dispatched(session: Session, event: str) -> list[dict[str, Any]]:
+    """The ``d`` of every ``event`` the stand-in dispatched to ``session``."""
+    return [frame["d"] for frame in session.dispatches if frame["t"] == event]
+
+
+@pytest.mark.parametrize("stand_in_options", [{"max_concurrency": 2, "identify_window": 0.0}])
+async def test_sessions_of_two_shards_coexist_and_each_gets_its_own_events(
+    stand_in: DiscordStandIn, http: aiohttp.ClientSession
+) -> None:
+    guild = stand_in.world.guild
+    assert shard_of(guild.id, 2) == 1  # the default guild lives on shard 1 of 2
+    sockets = [await identify(http, stand_in, [shard, 2]) for shard in (0, 1)]
+
+    assert len(sockets) == 2
+    assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
+    first, second = await stand_in.wait_for_session(shard_id=0), await stand_in.wait_for_session(shard_id=1)
+    assert await stand_in.wait_for_session() is first  # by default: the session DMs go to
+    assert [g["id"] for g in dispatched(first, "READY")[0]["guilds"]] == []
+    assert [g["id"] for g in dispatched(second, "READY")[0]["guilds"]] == [str(guild.id)]
+
+    in_guild = await stand_in.post_message("rita", f"{stand_in.world.bot.mention} hello")
+    in_dm = await stand_in.post_message("dora", "hello", dm=True)
+    assert [m["id"] for m in dispatched(second, "MESSAGE_CREATE")] == [in_guild["id"]]
+    assert [m["id"] for m in dispatched(first, "MESSAGE_CREATE")] == [in_dm["id"]]
+
+    # A new session for shard 1 replaces the old one; shard 0's is untouched.
+    sockets.append(await identify(http, stand_in, [1, 2]))
+    sessions = stand_in.gateway.sessions_by_shard()
+    assert sorted(sessions) == [(0, 2), (1, 2)]
+    assert sessions[(0, 2)] is first
+    assert sessions[(1, 2)] is not second

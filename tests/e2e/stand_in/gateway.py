@@ -392,6 +392,19 @@ class Gateway:
         owners = [s for s in self.sessions.values() if s.owns_guild(guild_id)]
         return owners[-1] if owners else None
 
+    def session_for_shard(self, shard_id: int) -> Session | None:
+        """The latest session identified as shard ``shard_id`` (of any shard count)."""
+        sessions = [s for s in self.sessions.values() if s.shard[0] == shard_id]
+        return sessions[-1] if sessions else None
+
+    def sessions_by_shard(self) -> dict[tuple[int, int], Session]:
+        """The current session of each ``(shard_id, shard_count)``, connected or waiting for RESUME."""
+        return {session.shard: session for session in self.sessions.values()}
+
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every session whose socket is open, in order."""
+        return sorted(shard for shard, s in self.sessions_by_shard().items() if s.connection is not None)
+
     def _dispatch_to(self, session: Session, event: str, data: dict[str, Any]) -> int:
         session.seq += 1
         frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}

@@ -262,19 +262,28 @@ class DiscordStandIn:
 
     # -- gateway: sessions ------------------------------------------------------------------------
 
-    async def wait_for_session(self, *, timeout: float = 5.0, resumed: int = 0) -> Session:  # noqa: ASYNC109
-        """The current session once identified, connected and resumed at least ``resumed``
-        times, with everything queued so far (READY, GUILD_CREATE...) written to the socket."""
+    async def wait_for_session(
+        self,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        resumed: int = 0,
+        shard_id: int | None = None,
+    ) -> Session:
+        """The current session (of shard ``shard_id``; by default the one DMs go to) once
+        identified, connected and resumed at least ``resumed`` times, with everything queued so
+        far (READY, GUILD_CREATE...) written to the socket."""
 
         def connected() -> Session | None:
-            session = self.gateway.current_session()
+            if shard_id is None:
+                session = self.gateway.current_session()
+            else:
+                session = self.gateway.session_for_shard(shard_id)
             if session is None or session.connection is None or session.resumes < resumed:
                 return None
             return session
 
-        session = await self.wait_until(
-            connected, timeout=timeout, what=f"a gateway session resumed {resumed}+ times"
-        )
+        which = "a gateway session" if shard_id is None else f"a session of shard {shard_id}"
+        session = await self.wait_until(connected, timeout=timeout, what=f"{which} resumed {resumed}+ times")
         await self.gateway.flush()
         return session
 
@@ -283,9 +292,15 @@ class DiscordStandIn:
         self.gateway.close_all(code)
         await self.gateway.flush()
 
-    async def wait_for_resume(self, *, count: int = 1, timeout: float = 5.0) -> Session:  # noqa: ASYNC109
-        """Wait until the session has been resumed ``count`` times (RESUMED sent)."""
-        return await self.wait_for_session(timeout=timeout, resumed=count)
+    async def wait_for_resume(
+        self,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        shard_id: int | None = None,
+    ) -> Session:
+        """Wait until the session (of shard ``shard_id``) has been resumed ``count`` times."""
+        return await self.wait_for_session(timeout=timeout, resumed=count, shard_id=shard_id)
 
     # -- gateway: what users do -------------------------------------------------------------------
 
