@@ -4,13 +4,17 @@ its own shard — against raw gateway sockets and discord.py's real ``AutoSharde
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import discord
 import pytest
-from stand_in import DiscordStandIn
+from discord.ext import commands
+from stand_in import DiscordStandIn, World, default_world, many_guilds_world
 from stand_in.gateway import Session
+from stand_in.guild import MANAGE_GUILD
 from stand_in.sharding import IdentifyVerdict, SessionStartLimit, shard_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
@@ -74,6 +78,24 @@ def test_a_shard_limit_needs_one_start_and_one_bucket_at_least() -> None:
         SessionStartLimit(max_concurrency=0)
     with pytest.raises(ValueError, match="window"):
         SessionStartLimit(window=-1.0)
+
+
+def test_many_guilds_world_puts_guild_i_on_shard_i_mod_n() -> None:
+    world = many_guilds_world(9)
+    template = default_world()
+
+    for shard_count in range(1, 9):
+        assert [shard_of(g.id, shard_count) for g in world.guilds] == [i % shard_count for i in range(9)]
+    assert len({g.id for g in world.guilds}) == 9
+    assert [c.name for g in world.guilds for c in g.channels] == [f"general-{i}" for i in range(9)]
+    for guild in world.guilds:
+        assert {m.user.username for m in guild.members} == {m.user.username for m in template.guild.members}
+        [bot_role] = [guild.role(r) for r in guild.member(world.bot.id).role_ids]
+        assert (bot_role.name, bot_role.bot_id) == ("Article Bot", world.bot.id)
+        assert guild.permissions(world.user("adam").id) & MANAGE_GUILD
+    assert world.strangers == template.strangers
+    with pytest.raises(ValueError, match="at least one guild"):
+        many_guilds_world(0)
 
 
 # -- raw gateway sockets ---------------------------------------------------------------------------
@@ -210,3 +232,165 @@ async def test_sessions_of_two_shards_coexist_and_each_gets_its_own_events(
     assert sorted(sessions) == [(0, 2), (1, 2)]
     assert sessions[(0, 2)] is first
     assert sessions[(1, 2)] is not second
+
+
+# -- discord.py's AutoShardedClient --------------------------------------------------------------
+
+FOUR_GUILDS = many_guilds_world(4)  # guilds 0 and 2 on shard 0 of 2, guilds 1 and 3 on shard 1
+WINDOW = 0.05
+
+
+def guild_ids_of_shard(world: World, shard_id: int, shard_count: int = 2) -> list[int]:
+    """The ids of the guilds whose events go to ``shard_id``, in the world's order."""
+    return [guild.id for guild in world.guilds if shard_of(guild.id, shard_count) == shard_id]
+
+
+def sharded(*, window: float = WINDOW, **options: Any) -> commands.AutoShardedBot:
+    """An ``AutoShardedBot`` paced like discord.py, but at the stand-in's ``window``: discord.py
+    sleeps 5 s, Discord's identify window, before each IDENTIFY but a client's first."""
+    intents = discord.Intents.default()
+    intents.message_content = True
+    bot = commands.AutoShardedBot(command_prefix="!", intents=intents, guild_ready_timeout=0.05, **options)
+
+    async def identify_after_the_window(shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(window)
+
+    bot.before_identify_hook = identify_after_the_window
+    return bot
+
+
+@pytest.mark.parametrize(("world", "stand_in_options"), [(FOUR_GUILDS, {"identify_window": WINDOW})])
+async def test_auto_sharded_client_gets_each_guild_on_its_own_shard(stand_in, start_client, world) -> None:
+    bot = sharded(shard_count=2)
+    shards_ready: list[int] = []
+
+    @bot.event
+    async def on_shard_ready(shard_id: int) -> None:
+        shards_ready.append(shard_id)
+
+    await start_client(bot)
+
+    assert sorted(shards_ready) == [0, 1]
+    assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
+    assert [f.data["shard"] for f in stand_in.gateway.received if f.op == 2] == [[0, 2], [1, 2]]
+    for shard_id in (0, 1):
+        session = stand_in.gateway.session_for_shard(shard_id)
+        [ready] = dispatched(session, "READY")
+        expected = [str(guild_id) for guild_id in guild_ids_of_shard(world, shard_id)]
+        assert ready["shard"] == [shard_id, 2]
+        assert [guild["id"] for guild in ready["guilds"]] == expected
+        assert [guild["id"] for guild in dispatched(session, "GUILD_CREATE")] == expected
+    assert {guild.id: guild.shard_id for guild in bot.guilds} == {
+        guild.id: index % 2 for index, guild in enumerate(world.guilds)
+    }
+
+
+@pytest.mark.parametrize(("world", "stand_in_options"), [(FOUR_GUILDS, {"identify_window": WINDOW})])
+async def test_messages_and_slash_commands_arrive_on_their_guilds_shard_only(
+    stand_in, start_client, world
+) -> None:
+    bot = sharded(shard_count=2)
+    on_shard_one = world.guilds[1]
+    seen: list[tuple[int | None, str]] = []
+
+    @bot.event
+    async def on_message(message: discord.Message) -> None:
+        seen.append((message.guild.shard_id if message.guild else None, message.content))
+
+    @bot.tree.command(name="where", description="Which shard am I on?", guild=discord.Object(on_shard_one.id))
+    async def where(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"shard {interaction.guild.shard_id}")
+
+    await start_client(bot)
+    await bot.tree.sync(guild=discord.Object(on_shard_one.id))
+    zero, one = stand_in.gateway.session_for_shard(0), stand_in.gateway.session_for_shard(1)
+
+    in_guild = await stand_in.post_message("rita", "hello, shard one", channel="general-1")
+    in_dm = await stand_in.post_message("dora", "hello from a DM", dm=True)
+    sent = await stand_in.slash_command("where", channel="general-1")
+    await stand_in.wait_for_answer(sent)
+    await stand_in.wait_until(lambda: len(seen) == 2, what="both messages")
+
+    # Shard 1 also gets the bot's own answer to the command, a message in its guild.
+    assert [m["id"] for m in dispatched(one, "MESSAGE_CREATE")] == [in_guild["id"], sent.original["id"]]
+    assert [m["id"] for m in dispatched(zero, "MESSAGE_CREATE")] == [in_dm["id"]]
+    assert [i["id"] for i in dispatched(one, "INTERACTION_CREATE")] == [str(sent.id)]
+    assert dispatched(zero, "INTERACTION_CREATE") == []
+    assert seen == [(1, "hello, shard one"), (None, "hello from a DM")]
+    assert sent.original["content"] == "shard 1"
+
+
+@pytest.mark.parametrize(("world", "stand_in_options"), [(FOUR_GUILDS, {"max_concurrency": 2})])
+async def test_two_clients_of_one_shard_each_see_only_their_shards_guilds(
+    stand_in, start_client, world
+) -> None:
+    zero, one = sharded(shard_ids=[0], shard_count=2), sharded(shard_ids=[1], shard_count=2)
+    seen: dict[int, list[str]] = {0: [], 1: []}
+    zero.add_listener(recording_into(seen[0]), "on_message")
+    one.add_listener(recording_into(seen[1]), "on_message")
+
+    await start_client(zero)
+    await start_client(one)
+    await stand_in.post_message("rita", "for shard zero", channel="general-0")
+    await stand_in.post_message("rita", "for shard one", channel="general-3")
+    await stand_in.wait_until(lambda: len(seen[0]) + len(seen[1]) == 2, what="both messages")
+
+    assert [guild.id for guild in zero.guilds] == guild_ids_of_shard(world, 0)
+    assert [guild.id for guild in one.guilds] == guild_ids_of_shard(world, 1)
+    assert seen == {0: ["for shard zero"], 1: ["for shard one"]}
+    assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
+
+
+def recording_into(seen: list[str]) -> Callable[[discord.Message], Awaitable[None]]:
+    """An ``on_message`` listener that appends each message's content to ``seen``."""
+
+    async def on_message(message: discord.Message) -> None:
+        seen.append(message.content)
+
+    return on_message
+
+
+@pytest.mark.parametrize(("world", "stand_in_options"), [(FOUR_GUILDS, {"identify_window": 1.0})])
+async def test_two_clients_identifying_shards_of_one_bucket_at_once_one_waits_a_window(
+    stand_in, start_client
+) -> None:
+    zero = sharded(shard_ids=[0], shard_count=2, window=1.0)
+    one = sharded(shard_ids=[1], shard_count=2, window=1.0)
+
+    # As two processes would: each starts with its own first shard, so neither waits before its
+    # first IDENTIFY, and the one Discord refuses identifies again a window later.
+    await asyncio.gather(start_client(zero, timeout=10), start_client(one, timeout=10))
+
+    [problem] = stand_in.gateway.problems
+    assert "too early" in problem
+    assert "answered INVALID_SESSION" in problem
+    stand_in.forgive()
+    identified = [f for f in stand_in.gateway.received if f.op == 2]
+    assert sorted(f.data["shard"][0] for f in identified) in ([0, 0, 1], [0, 1, 1])  # one of them twice
+    assert identified[2].at - identified[0].at >= 1.0
+    assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
+
+
+@pytest.mark.parametrize(("world", "stand_in_options"), [(many_guilds_world(2), {"shards": 2})])
+async def test_auto_sharded_client_asks_for_shards_and_paces_its_identifies_itself(
+    stand_in, start_client
+) -> None:
+    # discord.py's own pacing (5 s before each IDENTIFY but the first) against Discord's own window.
+    bot = discord.AutoShardedClient(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+
+    await start_client(bot, timeout=15)
+    limits = await bot.fetch_session_start_limits()
+
+    assert bot.shard_count == 2
+    assert [(r.method, r.path) for r in stand_in.requests][:3] == [
+        ("GET", "/users/@me"),
+        ("GET", "/oauth2/applications/@me"),
+        ("GET", "/gateway/bot"),
+    ]
+    first, second = [f for f in stand_in.gateway.received if f.op == 2]
+    assert (first.data["shard"], second.data["shard"]) == ([0, 2], [1, 2])
+    assert second.at - first.at >= 5.0
+    assert stand_in.gateway.problems == []
+    assert (limits.total, limits.remaining, limits.max_concurrency) == (1000, 998, 1)
+    assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
