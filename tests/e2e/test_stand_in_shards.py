@@ -5,6 +5,9 @@ its own shard — against raw gateway sockets and discord.py's real ``AutoSharde
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -394,3 +397,74 @@ async def test_auto_sharded_client_asks_for_shards_and_paces_its_identifies_itse
     assert stand_in.gateway.problems == []
     assert (limits.total, limits.remaining, limits.max_concurrency) == (1000, 998, 1)
     assert stand_in.gateway.connected_shards() == [(0, 2), (1, 2)]
+
+
+# -- one shard per process ---------------------------------------------------------------------------
+
+# A bot process running one shard of two, configured only by environment variables.
+SHARD_PROCESS = """
+import os
+import discord, yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+Route.BASE = os.environ["DISCORD_API_BASE_URL"]
+DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["DISCORD_GATEWAY_URL"])
+shard_id = int(os.environ["SHARD_ID"])
+intents = discord.Intents.default()
+intents.message_content = True
+client = discord.AutoShardedClient(
+    intents=intents, shard_ids=[shard_id], shard_count=2, guild_ready_timeout=0.1
+)
+
+@client.event
+async def on_message(message):
+    if message.author != client.user and message.content == "ping":
+        await message.reply(f"pong from shard {message.guild.shard_id} in process {shard_id}")
+
+client.run(os.environ["DISCORD_TOKEN"], log_handler=None)
+"""
+
+
+def test_two_bot_processes_of_one_shard_each_answer_in_their_own_guilds(discord_api_spec) -> None:
+    world = many_guilds_world(2)
+    with DiscordStandIn.in_thread(world, spec=discord_api_spec, max_concurrency=2) as threaded:
+        server = threaded.server
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", SHARD_PROCESS],
+                env={**os.environ, **server.environment(), "SHARD_ID": str(shard_id)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for shard_id in (0, 1)
+        ]
+        try:
+            for shard_id in (0, 1):
+                threaded.call(server.wait_for_session, shard_id=shard_id, timeout=20)
+            for shard_id in (0, 1):
+                threaded.call(server.post_message, "rita", "ping", channel=f"general-{shard_id}")
+            threaded.call(
+                server.wait_until,
+                lambda: len(server.requests_to("POST", "/channels/{channel_id}/messages")) == 2,
+                timeout=10,
+                what="both replies",
+            )
+        finally:
+            for process in processes:
+                process.terminate()
+            output = "\n".join(p.communicate(timeout=10)[0].decode(errors="replace") for p in processes)
+
+        replies = {
+            int(r.response["channel_id"]): r.body["content"]
+            for r in server.requests_to("POST", "/channels/{channel_id}/messages")
+        }
+        assert replies == {
+            world.channel("general-0").id: "pong from shard 0 in process 0",
+            world.channel("general-1").id: "pong from shard 1 in process 1",
+        }, output
+        assert [f.data["shard"] for f in server.gateway.received if f.op == 2] in (
+            [[0, 2], [1, 2]],
+            [[1, 2], [0, 2]],
+        )
+        assert threaded.call(server.problems) == [], output
