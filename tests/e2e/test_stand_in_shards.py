@@ -22,7 +22,7 @@ from stand_in.sharding import IdentifyVerdict, SessionStartLimit, shard_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
 
-READY, INVALID_SESSION = 0, 9
+DISPATCH, INVALID_SESSION = 0, 9
 MESSAGE_INTENTS = 1 << 9 | 1 << 12  # GUILD_MESSAGES, DIRECT_MESSAGES
 
 
@@ -132,7 +132,7 @@ async def test_a_second_shard_of_one_bucket_within_the_window_gets_invalid_sessi
     _, first = await identify(http, stand_in, [0, 2])
     refused_socket, refused = await identify(http, stand_in, [1, 2])
 
-    assert (first["op"], first["t"], first["d"]["shard"]) == (READY, "READY", [0, 2])
+    assert (first["op"], first["t"], first["d"]["shard"]) == (DISPATCH, "READY", [0, 2])
     assert refused == {"op": INVALID_SESSION, "d": False, "s": None, "t": None}
     [problem] = stand_in.gateway.problems
     assert "IDENTIFY of shard [1, 2]" in problem
