@@ -8,6 +8,8 @@
 - ``start_client``: ``await start_client(client)`` starts a discord.py client on the stand-in,
   returns once it is ready, and closes it at teardown.
 - ``world``: the stand-in's world, ``default_world()``; parametrize ``world`` for another cast.
+- ``stand_in_options``: more ``DiscordStandIn`` arguments (none by default); parametrize it for,
+  e.g., ``{"shards": 2, "identify_window": 0.05}``.
 - ``no_unclosed_client_session`` (autouse): a test that leaves an aiohttp ``ClientSession`` open
   fails at teardown.
 
@@ -41,7 +43,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -110,9 +112,17 @@ def world() -> World:
 
 
 @pytest.fixture
-async def stand_in(discord_api_spec: ApiSpec, world: World) -> AsyncIterator[DiscordStandIn]:
+def stand_in_options() -> dict[str, Any]:
+    """Keyword arguments for ``DiscordStandIn`` besides the world and spec; parametrize to change."""
+    return {}
+
+
+@pytest.fixture
+async def stand_in(
+    discord_api_spec: ApiSpec, world: World, stand_in_options: dict[str, Any]
+) -> AsyncIterator[DiscordStandIn]:
     """A running stand-in; problems it recorded fail the test at teardown."""
-    async with DiscordStandIn(world, spec=discord_api_spec) as server:
+    async with DiscordStandIn(world, spec=discord_api_spec, **stand_in_options) as server:
         yield server
     server.assert_clean()
 

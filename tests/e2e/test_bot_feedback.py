@@ -87,6 +87,8 @@ async def test_an_answer_is_recorded_with_the_user_hashed_and_votes_on_it_replac
     assert sorted(v.helpful for v in rows(question_log, votes)) == [False, True]
 
 
+# The restart takes milliseconds here; a real one takes longer than Discord's 5 s identify window.
+@pytest.mark.parametrize("stand_in_options", [{"identify_window": 0.0}])
 async def test_the_buttons_work_after_a_restart(
     stand_in: DiscordStandIn, start_article_bot, question_log: QuestionLog
 ) -> None:

@@ -535,14 +535,18 @@ async def test_heartbeats_are_acknowledged(discord_api_spec) -> None:
         server.assert_clean()
 
 
+@pytest.mark.parametrize("stand_in_options", [{"identify_window": 0.05}])
 async def test_invalid_session_makes_the_client_identify_again(stand_in, start_client) -> None:
     bot = make_bot()
     readies: list[str] = []
 
-    async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
-        """discord.py waits 5 s before a repeated IDENTIFY; not needed here."""
+    async def identify_window_delay(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s, Discord's identify window, before a repeated IDENTIFY; the
+        stand-in's window is 0.05 s here."""
+        if not initial:
+            await asyncio.sleep(0.05)
 
-    bot.before_identify_hook = no_identify_delay
+    bot.before_identify_hook = identify_window_delay
 
     @bot.event
     async def on_ready() -> None:

@@ -106,6 +106,18 @@ Also: ``message_command``, ``user_command``, ``press_button``, ``submit_modal``;
 tests: ``with DiscordStandIn.in_thread() as threaded: threaded.call(threaded.server.post_message,
 ...)``. By hand: ``cd tests/e2e && python -m stand_in``.
 
+Sharding (``sharding.py``): ``DiscordStandIn(many_guilds_world(4), shards=2, max_concurrency=1,
+identify_window=5.0, session_starts=1000)``. ``GET /gateway/bot`` recommends ``shards`` and
+reports the live session start limit; every IDENTIFY uses one of ``session_starts``, and one that
+comes within ``identify_window`` seconds of another of its rate-limit key (``shard_id %
+max_concurrency``) gets INVALID_SESSION and is a problem (``forgive()`` when on purpose). Each
+shard's session gets a READY with ``shard`` and the events of its own guilds
+(``shard_of(guild_id, count)``; DMs: shard 0): see ``gateway.connected_shards()``,
+``sessions_by_shard()``, ``wait_for_session(shard_id=1)``. In ``many_guilds_world(count)`` guild
+``i`` lives on shard ``i % n`` for 1 ≤ n ≤ 8. Not modelled: two live sessions of one shard (the
+newer replaces the older), Discord's seconds of delay before that INVALID_SESSION, the 2500
+guilds a shard may hold (close 4011) and the gateway's 120 commands a minute per connection.
+
 Not covered: voice, forum and media channels, private threads and threads without a message,
 thread management over REST (join, leave, edit, archive, member lists), automatic archiving, the
 THREAD_CREATED system message, guild, role and overwrite management, audit-log reasons, real
@@ -122,8 +134,10 @@ from .cdn import CDN_ROUTE, Upload
 from .faults import Fault, rate_limit, server_error, slow, unknown_interaction
 from .guild import FakeChannel, FakeGuild, FakeMember, FakeOverwrite, FakeRole, FakeThread, FakeUser
 from .interactions import SentInteraction
+from .many_guilds import many_guilds_world
 from .recording import RecordedRequest, ValidationFailure
 from .server import DEFAULT_TOKEN, DiscordStandIn
+from .sharding import SessionStartLimit, shard_of
 from .spec import ApiSpec, load_spec
 from .threaded import ThreadedStandIn
 from .world import World, default_world
@@ -143,14 +157,17 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "SentInteraction",
+    "SessionStartLimit",
     "ThreadedStandIn",
     "Upload",
     "ValidationFailure",
     "World",
     "default_world",
     "load_spec",
+    "many_guilds_world",
     "rate_limit",
     "server_error",
+    "shard_of",
     "slow",
     "unknown_interaction",
 ]

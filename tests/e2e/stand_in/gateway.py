@@ -7,6 +7,15 @@ and VOICE_STATE_UPDATE are recorded. Close codes follow Discord: 4001 unknown op
 authenticated, 4004 bad token, 4005 identified twice, 4010 bad shard, 4012 bad version,
 4013 no intents, 4014 privileged intents the portal has not enabled.
 
+Sharding (``sharding.py``): an IDENTIFY with ``shard: [id, count]`` starts a session for that
+shard, whose READY says ``shard`` and which then receives only the events of its guilds (DMs:
+shard 0); sessions of different shards coexist, and a new one for the same shard replaces the
+old (Discord lets such sessions coexist too; the newest is the one a reconnecting client wants).
+Every IDENTIFY counts against the session start limit: one that comes within the identify
+window of another with the same rate-limit key gets INVALID_SESSION ``false``, and one beyond
+the daily total ends every session (closed with 4004, the token Discord resets); both are
+recorded as problems.
+
 As on Discord, GUILD_CREATE lists only the bot's own member unless the client has
 GUILD_PRESENCES; a client with GUILD_MEMBERS fetches the rest with REQUEST_GUILD_MEMBERS.
 Message events need GUILD_MESSAGES (guild) or DIRECT_MESSAGES (DM), and without
@@ -35,6 +44,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .guild import VIEW_CHANNEL, FakeGuild
+from .sharding import IdentifyVerdict, SessionStartLimit, shard_of
 from .snowflakes import iso_timestamp
 from .world import (
     DIRECT_MESSAGES_INTENT,
@@ -73,9 +83,7 @@ class Session:
     def owns_guild(self, guild_id: int | None) -> bool:
         """Whether this session's shard receives events of ``guild_id`` (DMs go to shard 0)."""
         shard_id, shard_count = self.shard
-        if guild_id is None:
-            return shard_id == 0
-        return (guild_id >> 22) % shard_count == shard_id
+        return shard_of(guild_id, shard_count) == shard_id
 
 
 class Connection:
@@ -167,10 +175,12 @@ class Gateway:
         resume_url: Callable[[], str],
         notify: Callable[[], None],
         heartbeat_interval_ms: int = 41250,
+        session_start_limit: SessionStartLimit | None = None,
     ) -> None:
         self.world = world
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.session_start_limit = session_start_limit or SessionStartLimit()
         self.sessions: dict[str, Session] = {}
         self.connections: list[Connection] = []
         self.opened: list[OpenedSocket] = []
@@ -267,6 +277,8 @@ class Gateway:
         if not 0 <= shard_id < shard_count:
             connection.close(4010)
             return
+        if not self._may_start_session(connection, shard_id, shard_count):
+            return
         for stale in [s for s in self.sessions.values() if s.shard == (shard_id, shard_count)]:
             del self.sessions[stale.id]
         session = Session(secrets.token_hex(16), (shard_id, shard_count), intents, data)
@@ -294,6 +306,26 @@ class Gateway:
             for thread in self.world.active_threads(guild.id)
             if guild.permissions(bot_id, thread) & VIEW_CHANNEL
         )
+
+    def _may_start_session(self, connection: Connection, shard_id: int, shard_count: int) -> bool:
+        limit = self.session_start_limit
+        wait = limit.wait_before_identify(shard_id)
+        verdict = limit.identify(shard_id)
+        if verdict is IdentifyVerdict.TOO_FAST:
+            self._problem(
+                f"IDENTIFY of shard [{shard_id}, {shard_count}] {wait:.2f}s too early: rate-limit key "
+                f"{limit.rate_limit_key(shard_id)} (max_concurrency {limit.max_concurrency}) allows "
+                f"one IDENTIFY per {limit.window}s; answered INVALID_SESSION"
+            )
+            connection.send(self._frame(INVALID_SESSION, False))
+        elif verdict is IdentifyVerdict.LIMIT_EXHAUSTED:
+            self._problem(
+                f"IDENTIFY beyond the session start limit ({limit.total} per {limit.period:.0f}s): "
+                "Discord ends every session and resets the bot token"
+            )
+            self.sessions.clear()
+            self.close_all(4004)
+        return verdict is IdentifyVerdict.ACCEPTED
 
     def _ready_payload(self, session: Session, identify: dict[str, Any], guilds: list[Any]) -> dict[str, Any]:
         ready = {
@@ -376,6 +408,19 @@ class Gateway:
         """The latest session that receives events of ``guild_id``."""
         owners = [s for s in self.sessions.values() if s.owns_guild(guild_id)]
         return owners[-1] if owners else None
+
+    def session_for_shard(self, shard_id: int) -> Session | None:
+        """The latest session identified as shard ``shard_id`` (of any shard count)."""
+        sessions = [s for s in self.sessions.values() if s.shard[0] == shard_id]
+        return sessions[-1] if sessions else None
+
+    def sessions_by_shard(self) -> dict[tuple[int, int], Session]:
+        """The current session of each ``(shard_id, shard_count)``, connected or waiting for RESUME."""
+        return {session.shard: session for session in self.sessions.values()}
+
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every session whose socket is open, in order."""
+        return sorted(shard for shard, s in self.sessions_by_shard().items() if s.connection is not None)
 
     def _dispatch_to(self, session: Session, event: str, data: dict[str, Any]) -> int:
         session.seq += 1

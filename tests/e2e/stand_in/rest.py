@@ -6,6 +6,8 @@ validate the body against the spec and Discord's limits (400 on failure), run th
 record the exchange. A route the stand-in does not implement gets a JSON 404 and is recorded in
 ``unexpected``. Every answer has ``Content-Type: application/json`` exactly (discord.py parses
 nothing else), a ``Via`` header and ``X-RateLimit-*`` headers, as Discord sends them.
+``GET /gateway/bot`` reports the recommended ``shards`` and the gateway's live session start limit
+(``sharding.py``).
 
 ``GET /attachments/...`` (``cdn.CDN_ROUTE``) is the CDN: the bytes of an uploaded file with its
 Content-Type, 404 for an unknown one; recorded and open to faults like the API, no token needed.
@@ -30,6 +32,7 @@ from .faults import FaultPlan
 from .interactions import Interactions
 from .messages import Messages
 from .recording import RecordedRequest, ValidationFailure, path_matches
+from .sharding import SessionStartLimit
 from .spec import ApiSpec, Operation
 from .threads import Threads
 from .world import World
@@ -69,9 +72,13 @@ class RestApi:
         cdn: Cdn,
         faults: FaultPlan,
         notify: Callable[[], None],
+        session_start_limit: SessionStartLimit,
+        shards: int = 1,
         check_responses: bool = True,
     ) -> None:
         self.world = world
+        self.session_start_limit = session_start_limit
+        self.shards = shards
         # Validate the stand-in's own answers against the spec, to keep its payloads honest.
         self.check_responses = check_responses
         self.spec = spec
@@ -243,8 +250,8 @@ class RestApi:
         return request.headers.get("Authorization") == f"Bot {self.token}"
 
     def _bot_gateway(self, call: Call) -> Reply:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return Reply(200, {"url": self._gateway_url(), "shards": 1, "session_start_limit": limit})
+        limit = self.session_start_limit.payload()
+        return Reply(200, {"url": self._gateway_url(), "shards": self.shards, "session_start_limit": limit})
 
 
 async def _read_body(request: web.Request) -> tuple[Any, tuple[UploadedFile, ...]]:

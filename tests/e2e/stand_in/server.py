@@ -20,6 +20,7 @@ from .interactions import Interactions, SentInteraction
 from .messages import LOADING, Messages
 from .recording import Changes, RecordedRequest, ValidationFailure
 from .rest import RestApi
+from .sharding import IDENTIFY_WINDOW_SECONDS, SessionStartLimit
 from .snowflakes import Snowflakes
 from .spec import ApiSpec, load_spec
 from .threaded import ThreadedStandIn
@@ -36,6 +37,10 @@ class DiscordStandIn:
 
     Use ``async with DiscordStandIn() as stand_in:`` in async tests, or
     ``with DiscordStandIn.in_thread() as threaded:`` when the test itself is synchronous.
+
+    Sharding: ``GET /gateway/bot`` recommends ``shards``; the session start limit allows
+    ``session_starts`` IDENTIFYs a day and one per ``identify_window`` seconds for each
+    rate-limit key ``shard_id % max_concurrency`` (shorten the window to keep tests quick).
     """
 
     def __init__(
@@ -46,6 +51,10 @@ class DiscordStandIn:
         token: str = DEFAULT_TOKEN,
         interaction_deadline: float = 3.0,
         heartbeat_interval_ms: int = 41250,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float = IDENTIFY_WINDOW_SECONDS,
+        session_starts: int = 1000,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -60,12 +69,16 @@ class DiscordStandIn:
         self.changes = Changes()
         ids = Snowflakes()
         self.faults = FaultPlan()
+        session_start_limit = SessionStartLimit(
+            total=session_starts, max_concurrency=max_concurrency, window=identify_window
+        )
         self.gateway = Gateway(
             self.world,
             token,
             resume_url=lambda: f"ws://{self.host}:{self.port}/gateway-resume",
             notify=self.changes.notify,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            session_start_limit=session_start_limit,
         )
         self.messages = Messages(self.world, ids, self.gateway.dispatch)
         self.channel_threads = Threads(self.world, self.messages, self.gateway.dispatch)
@@ -86,6 +99,8 @@ class DiscordStandIn:
             cdn=self.cdn,
             faults=self.faults,
             notify=self.changes.notify,
+            session_start_limit=session_start_limit,
+            shards=shards,
         )
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -253,19 +268,28 @@ class DiscordStandIn:
 
     # -- gateway: sessions ------------------------------------------------------------------------
 
-    async def wait_for_session(self, *, timeout: float = 5.0, resumed: int = 0) -> Session:  # noqa: ASYNC109
-        """The current session once identified, connected and resumed at least ``resumed``
-        times, with everything queued so far (READY, GUILD_CREATE...) written to the socket."""
+    async def wait_for_session(
+        self,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        resumed: int = 0,
+        shard_id: int | None = None,
+    ) -> Session:
+        """The current session (of shard ``shard_id``; by default the one DMs go to) once
+        identified, connected and resumed at least ``resumed`` times, with everything queued so
+        far (READY, GUILD_CREATE...) written to the socket."""
 
         def connected() -> Session | None:
-            session = self.gateway.current_session()
+            if shard_id is None:
+                session = self.gateway.current_session()
+            else:
+                session = self.gateway.session_for_shard(shard_id)
             if session is None or session.connection is None or session.resumes < resumed:
                 return None
             return session
 
-        session = await self.wait_until(
-            connected, timeout=timeout, what=f"a gateway session resumed {resumed}+ times"
-        )
+        which = "a gateway session" if shard_id is None else f"a session of shard {shard_id}"
+        session = await self.wait_until(connected, timeout=timeout, what=f"{which} resumed {resumed}+ times")
         await self.gateway.flush()
         return session
 
@@ -274,9 +298,15 @@ class DiscordStandIn:
         self.gateway.close_all(code)
         await self.gateway.flush()
 
-    async def wait_for_resume(self, *, count: int = 1, timeout: float = 5.0) -> Session:  # noqa: ASYNC109
-        """Wait until the session has been resumed ``count`` times (RESUMED sent)."""
-        return await self.wait_for_session(timeout=timeout, resumed=count)
+    async def wait_for_resume(
+        self,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        shard_id: int | None = None,
+    ) -> Session:
+        """Wait until the session (of shard ``shard_id``) has been resumed ``count`` times."""
+        return await self.wait_for_session(timeout=timeout, resumed=count, shard_id=shard_id)
 
     # -- gateway: what users do -------------------------------------------------------------------
 
