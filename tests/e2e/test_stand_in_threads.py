@@ -385,6 +385,8 @@ async def test_a_locked_archived_thread_refuses_and_an_archived_one_reopens(stan
     assert (thread.archived, thread.locked) == (False, True)
 
 
+# The bot identifies again at once; Discord's 5 s between identifies is the shard tests' subject.
+@pytest.mark.parametrize("stand_in_options", [{"identify_window": 0.0}])
 async def test_guild_create_lists_active_threads_after_a_reconnect(stand_in, start_client) -> None:
     starter = stand_in.messages.post(stand_in.world.user("rita"), stand_in.world.channel("general"), "Old")
     # Started before the bot connects: only GUILD_CREATE can tell it about these.
