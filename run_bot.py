@@ -108,6 +108,14 @@ def _default(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from bot import cluster
+
+    if os.environ.get("DISCORD_TOKEN") is None:
+        _fail("error: DISCORD_TOKEN: not set; a cluster runs the Discord bot (see docs/scaling.md)")
+    return cluster.run(args.processes)
+
+
 def _ask(args: argparse.Namespace) -> int:
     from index.console import ask, stdin_questions
 
@@ -503,6 +511,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _processes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("must be between 1 and 256")
+    return value
+
+
 def _days(text: str) -> int:
     try:
         value = int(text)
@@ -537,6 +555,16 @@ def build_parser() -> argparse.ArgumentParser:
         "as the next turn after them",
     )
     ask.set_defaults(parser=ask, handler=_ask)
+
+    about = "run the Discord bot's shards in several supervised processes (docs/scaling.md)"
+    cluster = commands.add_parser("cluster", help=about, description=about)
+    cluster.add_argument(
+        "--processes",
+        type=_processes,
+        default=os.cpu_count() or 1,
+        help="how many bot processes (default: one per CPU); each runs a slice of SHARD_IDS",
+    )
+    cluster.set_defaults(parser=cluster, handler=_cluster)
 
     about = "rebuild the index from ARTICLES_DIR"
     reindex = commands.add_parser("reindex", help=about, description=about)

@@ -40,7 +40,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -300,13 +300,21 @@ class BotProcess:
 async def start_bot_process(
     stand_in: DiscordStandIn, tmp_path: Path, real_index: IndexSettings
 ) -> AsyncIterator[StartBotProcess]:
-    """``await start_bot_process(env=None, ready_timeout=60)``: ``python run_bot.py`` with the
+    """``await start_bot_process(env=None, ready_timeout=60, args=(), ready_count=1)``:
+    ``python run_bot.py *args`` (``args=["cluster", ...]``: a cluster, ready once ``ready_count``
+    processes logged that they are connected) with the
     stand-in's environment, ARTICLES_DIR=data/articles, a copy of the session's real index as
     INDEX_DIR (beside the shared model cache) and LOG_LEVEL=INFO, plus ``env``; returned once it
     logs that it is connected. The stand-in is served by the test's own event loop meanwhile."""
     started: list[BotProcess] = []
 
-    async def start(env: Mapping[str, str] | None = None, *, ready_timeout: float = 60.0) -> BotProcess:
+    async def start(
+        env: Mapping[str, str] | None = None,
+        *,
+        ready_timeout: float = 60.0,
+        args: Sequence[str] = (),
+        ready_count: int = 1,
+    ) -> BotProcess:
         home = tmp_path / f"bot-process-{len(started)}"
         home.mkdir()
         shutil.copytree(real_index.index_dir, home / "index")
@@ -333,6 +341,7 @@ async def start_bot_process(
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 str(RUN_BOT),
+                *args,
                 env=environment,
                 cwd=home,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -342,7 +351,7 @@ async def start_bot_process(
         running = BotProcess(process, log_path)
         started.append(running)
         deadline = asyncio.get_running_loop().time() + ready_timeout
-        while "connected as" not in running.log():
+        while running.log().count("connected as") < ready_count:
             if process.returncode is not None:
                 raise RuntimeError(f"run_bot.py exited with {process.returncode}:\n{running.log()}")
             if asyncio.get_running_loop().time() > deadline:
@@ -352,6 +361,10 @@ async def start_bot_process(
 
     yield start
     for running in started:
-        if running.process.returncode is None:
-            running.process.kill()
-            await running.process.wait()
+        if running.process.returncode is None:  # SIGTERM first: a cluster stops its processes
+            running.process.terminate()
+            try:
+                await asyncio.wait_for(running.process.wait(), 15)
+            except TimeoutError:
+                running.process.kill()
+                await running.process.wait()
