@@ -276,7 +276,7 @@ def _articles_remove(args: argparse.Namespace) -> int:
 def _open_question_log(settings: IndexSettings) -> Engine | None:
     """The question log's database, None when nothing was recorded yet (no SQLite file, no tables);
     an unusable DATABASE_URL is one line and exit 2. Reading only: a missing file is not created."""
-    # Not insights.database.open_database + migrate: a report only reads, and creates nothing.
+    # Not database.engine.open_database + migrate: a report only reads, and creates nothing.
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from insights.database import DatabaseError, NewerSchemaError, migrate, open_database
+from database.engine import DatabaseError, NewerSchemaError, migrate, open_database
 from insights.schema import metadata
 
 

@@ -1,6 +1,7 @@
-"""Alembic's entry point for the question log. `insights.database.migrate` passes its connection in
+"""Alembic's entry point for the database. `database.engine.migrate` passes its connection in
 `config.attributes["connection"]`; run by the `alembic` command instead, it connects to
-DATABASE_URL itself."""
+DATABASE_URL itself. The one module that sees every feature's tables (for autogenerate); nothing
+imports it."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ given = context.config.attributes.get("connection")
 if given is not None:
     run(given)
 else:
+    from database.engine import open_database
     from index.settings import IndexSettings
-    from insights.database import open_database
 
     engine = open_database(IndexSettings().database_url)
     with engine.begin() as connection:
