@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from alembic import context
 
-from insights.schema import metadata
+from index.library_tables import metadata as library_metadata
+from insights.schema import metadata as question_log_metadata
+
+# every feature's tables, as the migrations make them
+TABLES = [question_log_metadata, library_metadata]
 
 
 def run(connection: object) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=TABLES,
         # SQLite alters a table by copying it; Alembic's batch mode does that for it
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
