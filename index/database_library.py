@@ -137,7 +137,8 @@ class DatabaseLibrary:
         """Write the library's articles as files (`<id>.txt`, rendered as the folder library's)
         for a build to read at `folder`: a link to a new folder, swapped in by one rename, so a
         build never sees half a copy. Articles written since the previous copy are fetched; the
-        others are linked from it. Returns `folder`."""
+        others are linked from it. Returns `folder`; raises `LibraryError` when the library is
+        empty (a build needs an article)."""
         folder = folder.absolute()
         if folder.exists() and not folder.is_symlink():
             raise LibraryError(f"{folder} is a folder, not a copy of the library; move it away")
@@ -153,6 +154,8 @@ class DatabaseLibrary:
             if not missing:
                 break
             log.warning("the copy at %s lacks %s; fetching every article", current, ", ".join(missing[:5]))
+        if not rows:
+            raise LibraryError("the article library has no articles; add one (`run_bot.py articles add`)")
         _write_copy(folder, revision, rows, current)
         log.info("wrote revision %d of the article library (%d articles) to %s", revision, len(rows), folder)
         return folder

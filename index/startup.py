@@ -11,6 +11,7 @@ from pathlib import Path
 from index.articles import ArticleError, article_files, file_signature, read_article
 from index.build import BuildStats, index_store, rebuild
 from index.embedding import Embedder, model_fingerprint, model_name, resolve_model_path
+from index.libraries import Library, library_settings
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexUnavailable
@@ -99,9 +100,11 @@ def open_index(settings: IndexSettings, embedder: Embedder) -> tuple[IndexData, 
 
 
 def open_retriever(
-    settings: IndexSettings, embedder: Embedder | None = None
+    settings: IndexSettings, embedder: Embedder | None = None, *, library: Library | None = None
 ) -> tuple[Retriever, BuildStats | None]:
-    """A ready `Retriever`, and the stats of the build if one was needed."""
+    """A ready `Retriever` of `library` (default: ARTICLES_DIR), and the stats of the build if one
+    was needed."""
     embedder = embedder or load_embedder(settings)
-    data, stats = open_index(settings, embedder)
-    return Retriever(embedder, data, settings=settings), stats
+    build = library_settings(settings, library) if library is not None else settings
+    data, stats = open_index(build, embedder)
+    return Retriever(embedder, data, settings=settings, library=library), stats
