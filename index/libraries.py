@@ -98,9 +98,9 @@ class FolderLibrary:
 
 def shares_database(settings: IndexSettings) -> bool:
     """Whether DATABASE_URL is a PostgreSQL server: then the library lives in it."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.database_url).get_backend_name() == "postgresql"
+    # Read off the scheme (the settings allow sqlite and postgresql only): no SQLAlchemy import
+    # for the commands of a folder library.
+    return settings.database_url.split(":", 1)[0].split("+", 1)[0] == "postgresql"
 
 
 def open_library(settings: IndexSettings) -> Library:
