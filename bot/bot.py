@@ -20,6 +20,7 @@ from bot.settings import BotSettings
 from bot.tree import ArticleTree
 
 if TYPE_CHECKING:
+    from index.libraries import Library
     from index.retriever import Retriever
     from insights.recording import QuestionLog
 
@@ -72,6 +73,12 @@ class ArticleBot(commands.Bot):
         self.clock = clock
         self.cooldown = Cooldown(settings.ask_cooldown_seconds, clock=clock)
         self.question_log = question_log  # None: nothing is recorded (QUESTION_LOG_DAYS=0)
+
+    @property
+    def library(self) -> Library:
+        """Where the articles live: the served retriever's library, the one its rebuilds read
+        (ARTICLES_DIR, or the database with a PostgreSQL DATABASE_URL)."""
+        return self.retriever.retriever.library
 
     async def login(self, token: str) -> None:
         """Point discord.py at the configured API and gateway, then log in."""
