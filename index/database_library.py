@@ -160,6 +160,10 @@ class DatabaseLibrary:
         log.info("wrote revision %d of the article library (%d articles) to %s", revision, len(rows), folder)
         return folder
 
+    def copied_revision(self, folder: Path) -> int:
+        """The revision of the library `materialize` last wrote into `folder`; -1 when none."""
+        return _revision_of(folder.resolve() if folder.exists() else None)
+
     def _snapshot(self, since: int) -> tuple[int, list[tuple[str, str | None]]]:
         """The library's revision, and each article's id and text (None for one written at or
         before revision `since`), read in one statement: one consistent state."""

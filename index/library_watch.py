@@ -1,7 +1,8 @@
 """Keeping this process's index in step with the database's library, which any process may change:
 `LibraryWatcher` hears of a change by the NOTIFY every write sends (index.database_library) and, in
 case a notification is lost or LISTEN is impossible, by polling the library's revision; `refresh`
-rebuilds a `Retriever`'s index from its library in a worker thread and serves it once built.
+rebuilds a `Retriever`'s index from its library in a worker thread and serves it once built;
+`watch_library` puts the two together for a process.
 
 The watcher listens on a psycopg connection of its own (autocommit: a notification is delivered
 between transactions), reopened with a growing delay when lost; nothing it hears or fails to reach
@@ -18,7 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from index.articles import ArticleError
-from index.database_library import CHANNEL
+from index.database_library import CHANNEL, DatabaseLibrary
+from index.libraries import library_folder
 from index.library import LibraryError
 from index.retriever import ReindexRunning
 from index.store import IndexDirRefused
@@ -199,6 +201,21 @@ async def refresh(retriever: Retriever) -> BuildStats | None:
             return None
         log.info("index refreshed from the library: %s", stats.summary())
         return stats
+
+
+async def watch_library(retriever: Retriever) -> LibraryWatcher | None:
+    """Keep `retriever`'s index in step with its library when that is the database's (None
+    otherwise): a started watcher that refreshes it after every change since the library's files
+    were last written for it. Stop it when done."""
+    library = retriever.library
+    if not isinstance(library, DatabaseLibrary):
+        return None
+    seen = library.copied_revision(library_folder(retriever.settings))
+    watcher = LibraryWatcher(
+        retriever.settings.database_url, library.revision, lambda _revision: refresh(retriever), seen=seen
+    )
+    await watcher.start()
+    return watcher
 
 
 def _log_notice(notice: psycopg.errors.Diagnostic) -> None:

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, create_engine, delete, text
 
 from index.database_library import DatabaseLibrary
 from index.library_tables import articles
-from index.library_watch import LibraryWatcher, conninfo, refresh
+from index.library_watch import LibraryWatcher, conninfo, refresh, watch_library
+from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.startup import open_retriever
 from tests.conftest import SHIPPED_ARTICLE
@@ -331,10 +332,13 @@ async def test_a_change_made_by_one_process_is_answered_by_another(
     writer = DatabaseLibrary(library_engine)
     writer.seed(articles_dir)
     reader = DatabaseLibrary(create_engine(library_engine.url))
-    seen = reader.revision()  # before the build: a change during it is seen as one
-    retriever, _ = open_retriever(settings_of(settings, "reader"), FakeEmbedder(), library=reader)
-    watcher = await started(LibraryWatcher(url, reader.revision, lambda _: refresh(retriever), seen=seen))
+    reading = settings_of(settings, "reader").model_copy(update={"database_url": url})
+    retriever, _ = open_retriever(reading, FakeEmbedder(), library=reader)
+    watcher = await watch_library(retriever)
+    assert watcher is not None
     try:
+        async with asyncio.timeout(ARRIVAL_SECONDS):
+            await watcher.listening.wait()
         began = time.perf_counter()
         await asyncio.to_thread(writer.add_file, bridge_file)
         await eventually(lambda: BRIDGE_TITLE in retriever.info.titles)
@@ -345,4 +349,28 @@ async def test_a_change_made_by_one_process_is_answered_by_another(
 
     logging.getLogger(__name__).info("add in one process to answerable in another: %.2f s", took)
     assert retriever.ask(BRIDGE_QUESTION).hits[0].passage.article == BRIDGE_TITLE
-    assert SHIPPED_ARTICLE.stem + ".txt" in {article.source for article in retriever.info.articles}
+    assert SHIPPED_ARTICLE.name in {article.source for article in retriever.info.articles}
+
+
+async def test_a_change_while_the_index_was_built_is_caught_up_at_once(
+    database_library: DatabaseLibrary,
+    other: DatabaseLibrary,
+    settings: IndexSettings,
+    bridge_file: Path,
+    url: str,
+):
+    retriever, _ = open_retriever(
+        settings.model_copy(update={"database_url": url}), FakeEmbedder(), library=database_library
+    )
+    other.add_file(bridge_file)  # after the build read the library, before anyone listened
+
+    watcher = await watch_library(retriever)
+    assert watcher is not None
+    try:
+        await eventually(lambda: BRIDGE_TITLE in retriever.info.titles)
+    finally:
+        await watcher.stop()
+
+
+async def test_a_folder_library_needs_no_watching(retriever: Retriever):
+    assert await watch_library(retriever) is None
