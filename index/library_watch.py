@@ -130,21 +130,21 @@ class LibraryWatcher:
                     async for notification in connection.notifies():
                         self._heard(notification.payload)
             except (OSError, psycopg.Error) as error:
-                delay = self._next_delay(failures)
                 log.warning(
                     "not listening for changes of the article library (%s); polling every %.0f s, "
                     "listening again in %.1f s",
                     _first_line(error),
                     self.poll_seconds,
-                    delay,
+                    self._next_delay(failures),
                 )
             except Exception:  # a bug here must not stop the watching
-                delay = self._next_delay(failures)
-                log.exception("listening for changes of the article library failed; again in %.1f s", delay)
-            else:
-                delay = self._next_delay(failures)
+                log.exception(
+                    "listening for changes of the article library failed; again in %.1f s",
+                    self._next_delay(failures),
+                )
             finally:
                 self.listening.clear()
+            delay = self._next_delay(failures)
             failures += 1
             await asyncio.sleep(delay)
 
