@@ -45,11 +45,11 @@ fit: $(VENV)/.dev  ## re-fit index/scorer.json on the benchmark (scikit-learn)
 bench: $(VENV)/.dev
 	$(PY) run_bot.py bench
 
-# The question log's tests start a PostgreSQL server of their own (tests/insights/conftest.py); this
-# installs Debian's when it is missing (as root, or through sudo).
+# The database tests (question log, article library) start a PostgreSQL server of their own
+# (tests/databases.py); this installs Debian's when it is missing (as root, or through sudo).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		echo "installing PostgreSQL's server for the question log's tests (apt-get)"; \
+		echo "installing PostgreSQL's server for the database tests (apt-get)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from index.build import BuildStats
     from index.embedding import Embedder
+    from index.libraries import Library
     from index.library import LibraryEntry
     from index.retriever import Retriever
     from index.settings import IndexSettings
@@ -67,16 +68,32 @@ def _configure_logging(level_name: str) -> None:
     logging.getLogger("trafilatura").setLevel(max(level, logging.ERROR))
 
 
+def _open_library(settings: IndexSettings) -> Library:
+    """The article library: the database's with a PostgreSQL DATABASE_URL (seeded from ARTICLES_DIR
+    the first time), else ARTICLES_DIR; a database that can't be used is one line and exit 2."""
+    from index.libraries import open_library, shares_database
+
+    if not shares_database(settings):
+        return open_library(settings)
+    from database.engine import DatabaseError  # Alembic: imported only for the database's library
+
+    try:
+        return open_library(settings)
+    except DatabaseError as error:
+        _fail(f"error: {error}")
+
+
 def _open_retriever(settings: IndexSettings) -> Retriever:
     # Imports inside: `--help` and the Discord path's settings errors stay instant.
     from index.articles import ArticleError
     from index.embedding import ModelError
+    from index.library import LibraryError
     from index.startup import open_retriever
     from index.store import IndexDirRefused
 
     try:
-        retriever, _ = open_retriever(settings)
-    except (ArticleError, ModelError, IndexDirRefused) as error:
+        retriever, _ = open_retriever(settings, library=_open_library(settings))
+    except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
         _fail(_file_error(error))
@@ -129,21 +146,26 @@ def _reindex(args: argparse.Namespace) -> int:
     from index.articles import ArticleError, article_files
     from index.build import index_store, keep_apart, rebuild
     from index.embedding import ModelError
+    from index.libraries import FolderLibrary, library_settings
+    from index.library import LibraryError
     from index.startup import load_embedder
     from index.store import IndexDirRefused, IndexUnavailable
 
     settings = args.settings
+    library = _open_library(settings)
     try:
         # before the model loads (a first start exports it: seconds)
         keep_apart(settings)
-        article_files(settings.articles_dir)  # a missing or empty ARTICLES_DIR
+        if isinstance(library, FolderLibrary):
+            article_files(settings.articles_dir)  # a missing or empty ARTICLES_DIR
+        build = library_settings(settings, library)  # the database's: an empty one is refused here
         embedder = load_embedder(settings)
         try:
             previous = index_store(settings).load()
         except IndexUnavailable:
             previous = None
-        _, stats = rebuild(settings, embedder, previous)
-    except (ArticleError, ModelError, IndexDirRefused) as error:
+        _, stats = rebuild(build, embedder, previous)
+    except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
         _fail(_file_error(error))
@@ -156,11 +178,15 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rebuild_after(settings: IndexSettings, change: str, embedder: Embedder) -> tuple[IndexData, BuildStats]:
+def _rebuild_after(
+    settings: IndexSettings, library: Library, change: str, embedder: Embedder
+) -> tuple[IndexData, BuildStats]:
     """Rebuild the index after the library changed (`change` says how, for the error line): the new
     index and the build's stats."""
     from index.articles import ArticleError
     from index.build import index_store, rebuild
+    from index.libraries import library_settings
+    from index.library import LibraryError
     from index.store import IndexDirRefused, IndexUnavailable
 
     try:
@@ -168,8 +194,8 @@ def _rebuild_after(settings: IndexSettings, change: str, embedder: Embedder) -> 
             previous = index_store(settings).load()
         except IndexUnavailable:
             previous = None
-        return rebuild(settings, embedder, previous)
-    except (ArticleError, IndexDirRefused) as error:
+        return rebuild(library_settings(settings, library), embedder, previous)
+    except (ArticleError, LibraryError, IndexDirRefused) as error:
         _fail(f"error: {change}, but the index was not rebuilt: {error}")
     except OSError as error:
         _fail(f"error: {change}, but the index was not rebuilt: {_file_error(error).removeprefix('error: ')}")
@@ -186,17 +212,16 @@ def _ready_to_change_library(settings: IndexSettings) -> Embedder:
     return load_embedder(settings)
 
 
-def _fetch_into_library(settings: IndexSettings, url: str) -> LibraryEntry:
+def _fetch_into_library(settings: IndexSettings, library: Library, url: str) -> LibraryEntry:
     """Fetch the page at `url` and add its article to the library (index.fetching does the fetching:
     http(s) only, private addresses refused unless ALLOW_PRIVATE_URLS)."""
     import asyncio
 
     from index.fetching import FetchRefused, fetch_page
-    from index.library import add_page
 
     try:
         page = asyncio.run(fetch_page(url, allow_private=settings.allow_private_urls))
-        return add_page(settings.articles_dir, page)
+        return library.add_page(page)
     except FetchRefused as error:
         _fail(f"error: {error}")
 
@@ -206,23 +231,24 @@ def _articles_add(args: argparse.Namespace) -> int:
 
     from index.articles import ArticleError
     from index.embedding import ModelError
-    from index.library import LibraryError, add_file
+    from index.library import LibraryError
     from index.store import IndexDirRefused
 
     settings = args.settings
     started = time.perf_counter()
     target: str = args.target
+    library = _open_library(settings)
     try:
         embedder = _ready_to_change_library(settings)
         if target.startswith(("http://", "https://")):
-            entry = _fetch_into_library(settings, target)
+            entry = _fetch_into_library(settings, library, target)
         else:
-            entry = add_file(settings.articles_dir, Path(target))
+            entry = library.add_file(Path(target))
     except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
         _fail(_file_error(error))
-    data, _ = _rebuild_after(settings, f"added {entry.file}", embedder)
+    data, _ = _rebuild_after(settings, library, f"added {entry.file}", embedder)
     passages = next((a.get("passages") for a in data.manifest.articles if a["source"] == entry.file), None)
     print(
         f"added {entry.id}: {entry.title}; passages {passages}, seconds {time.perf_counter() - started:.2f}"
@@ -235,16 +261,17 @@ def _articles_list(args: argparse.Namespace) -> int:
 
     from index.articles import ArticleError
     from index.build import index_store
-    from index.library import list_articles
+    from index.libraries import FolderLibrary
     from index.store import IndexDirRefused, IndexUnavailable
 
     settings = args.settings
+    library = _open_library(settings)
     try:
         try:
             manifest = index_store(settings).read_manifest()
         except IndexUnavailable:
             manifest = None
-        entries = list_articles(settings.articles_dir, manifest)
+        entries = library.list(manifest)
     except (ArticleError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
@@ -253,7 +280,8 @@ def _articles_list(args: argparse.Namespace) -> int:
         print(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=1))
         return 0
     if not entries:
-        print(f"no articles in {settings.articles_dir}")
+        where = settings.articles_dir if isinstance(library, FolderLibrary) else "the database's library"
+        print(f"no articles in {where}")
     for entry in entries:
         passages = "not indexed" if entry.passages is None else f"{entry.passages} passages"
         print(
@@ -265,18 +293,19 @@ def _articles_list(args: argparse.Namespace) -> int:
 def _articles_remove(args: argparse.Namespace) -> int:
     from index.articles import ArticleError
     from index.embedding import ModelError
-    from index.library import LibraryError, remove_article
+    from index.library import LibraryError
     from index.store import IndexDirRefused
 
     settings = args.settings
+    library = _open_library(settings)
     try:
         embedder = _ready_to_change_library(settings)
-        entry = remove_article(settings.articles_dir, args.id)
+        entry = library.remove(args.id)
     except (ArticleError, LibraryError, ModelError, IndexDirRefused) as error:
         _fail(f"error: {error}")
     except OSError as error:
         _fail(_file_error(error))
-    _, stats = _rebuild_after(settings, f"removed {entry.file}", embedder)
+    _, stats = _rebuild_after(settings, library, f"removed {entry.file}", embedder)
     print(f"removed {entry.id}: {entry.title}; articles {stats.articles}, passages {stats.passages}")
     return 0
 
@@ -284,7 +313,7 @@ def _articles_remove(args: argparse.Namespace) -> int:
 def _open_question_log(settings: IndexSettings) -> Engine | None:
     """The question log's database, None when nothing was recorded yet (no SQLite file, no tables);
     an unusable DATABASE_URL is one line and exit 2. Reading only: a missing file is not created."""
-    # Not insights.database.open_database + migrate: a report only reads, and creates nothing.
+    # Not database.engine.open_database + migrate: a report only reads, and creates nothing.
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import median, percentile
-from insights.database import migrate, open_database
+from database.engine import migrate, open_database
 from insights.recording import QuestionLog, QuestionRecord, VoteRecord, new_answer_id
 
 KEY = b"bench-key-" * 4

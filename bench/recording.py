@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bench.measure import median
 from bot.async_retriever import AsyncRetriever
+from database.engine import migrate, open_database
 from index.settings import IndexSettings
 from index.startup import open_retriever
-from insights.database import migrate, open_database
 from insights.recording import QuestionLog, QuestionRecord, new_answer_id
 
 KEY = b"bench-recording-key-of-32-bytes!"

@@ -21,6 +21,7 @@ from bot.settings import BotSettings
 from bot.tree import ArticleTree
 
 if TYPE_CHECKING:
+    from index.libraries import Library
     from index.retriever import Retriever
     from insights.recording import QuestionLog
 
@@ -80,6 +81,12 @@ class ArticleBot(commands.AutoShardedBot):
         self.question_log = question_log  # None: nothing is recorded (QUESTION_LOG_DAYS=0)
         self.max_concurrency = 1  # shards that may identify together, from Discord at login
         self._identified_at: dict[int, float] = {}  # rate-limit bucket → when it last identified
+
+    @property
+    def library(self) -> Library:
+        """Where the articles live: the served retriever's library, the one its rebuilds read
+        (ARTICLES_DIR, or the database with a PostgreSQL DATABASE_URL)."""
+        return self.retriever.retriever.library
 
     async def login(self, token: str) -> None:
         """Point discord.py at the configured API and gateway, log in, and learn from Discord how

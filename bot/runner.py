@@ -23,8 +23,10 @@ from discord.http import Route
 
 from bot.bot import ArticleBot, build_bot
 from bot.settings import BotSettings, SettingsError
+from database.engine import DatabaseError
 from index.articles import ArticleError
 from index.embedding import ModelError
+from index.library import LibraryError
 from index.startup import open_retriever
 from index.store import IndexDirRefused
 
@@ -79,7 +81,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
         return _fail(f"error: {error}")
     try:
         retriever, _ = open_retriever(settings)  # a build is logged by index.build
-    except (ArticleError, ModelError, IndexDirRefused) as error:
+    except (ArticleError, DatabaseError, LibraryError, ModelError, IndexDirRefused) as error:
         return _fail(f"error: {error}")
     except OSError as error:  # INDEX_DIR under a file, read-only, no space...
         where = f": {error.filename}" if error.filename else ""

@@ -1,12 +1,14 @@
-"""The article library: ARTICLES_DIR, the one place articles live, added to and removed from by the
-bot's admins (`run_bot.py articles …`, and the bot's commands).
+"""The article library in ARTICLES_DIR, added to and removed from by the bot's admins (`run_bot.py
+articles …`, and the bot's commands); `index.libraries` puts it and the database's library behind
+one interface.
 
 An added article is cleaned first and stored as a `.txt` file the index reads back to the same
 title, captions and paragraphs: front matter (title, source URL, date, when added), the headline,
-each caption in a block of its own, then the paragraphs. Writers are serialised by a lock file in
-ARTICLES_DIR; a file is written under a hidden temporary name (a reindex never reads hidden files),
-flushed to disk and renamed into place, so an article is either there whole or not at all. The index
-is rebuilt by the caller (`index.build.rebuild`), which re-embeds only the new text.
+each caption in a block of its own, then the paragraphs (`prepare_article` makes that text, for
+either library). Writers are serialised by a lock file in ARTICLES_DIR; a file is written under a
+hidden temporary name (a reindex never reads hidden files), flushed to disk and renamed into place,
+so an article is either there whole or not at all. The index is rebuilt by the caller
+(`index.build.rebuild`), which re-embeds only the new text.
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ class LibraryError(Exception):
 
 
 @dataclass(frozen=True)
+class PreparedArticle:
+    """An article ready to be stored: the text of its library file, and what a listing shows."""
+
+    stem: str  # its name without a suffix, before another article's could make it `stem-2`
+    title: str
+    source: str | None
+    date: str | None
+    added: str
+    text: str  # front matter, headline, captions and paragraphs, as `render_article` writes them
+
+
+@dataclass(frozen=True)
 class LibraryEntry:
     """One article of the library, as a listing shows it."""
 
@@ -95,8 +109,8 @@ def slug(title: str) -> str:
     return stem or (words[0][:MAX_SLUG_CHARS] if words else "article")
 
 
-def _free_name(stem: str, taken: set[str]) -> str:
-    """`stem`, or `stem-2`, `stem-3`… : the first that no file of the library has (any suffix, any case)."""
+def free_name(stem: str, taken: set[str]) -> str:
+    """`stem`, or `stem-2`, `stem-3`… : the first not in `taken` (the library's names, lower case)."""
     candidate, number = stem, 1
     while candidate.lower() in taken:
         number += 1
@@ -130,17 +144,16 @@ def _check_dir(articles_dir: Path) -> None:
         raise ArticleError(f"ARTICLES_DIR {str(articles_dir)!r} {missing}")
 
 
-def add_article(
-    articles_dir: Path,
-    *,
+def prepare_text(
     text: str,
+    *,
     title: str | None = None,
     source_url: str | None = None,
     date: str | None = None,
     name_hint: str | None = None,
-) -> LibraryEntry:
-    """Clean `text` (a pasted page, or its HTML) and store it in the library under a new file name
-    made from its title; raises `ArticleError` (nothing written) when it has no prose or no title.
+) -> PreparedArticle:
+    """Clean `text` (a pasted page, or its HTML) into an article to store; raises `ArticleError`
+    when it has no prose or no title.
 
     Front matter at the top of `text` gives what the arguments leave out; `name_hint` (a file or page
     name) names the article in errors, and titles it when nothing else does."""
@@ -155,8 +168,7 @@ def add_article(
     headline = clean.title or (title_from_name(name_hint) if name_hint else None)
     if not headline:
         raise ArticleError(f"{label}: no headline found in it; give it a title")
-    return _store(
-        articles_dir,
+    return prepare_article(
         headline,
         clean.captions,
         clean.paragraphs,
@@ -164,58 +176,102 @@ def add_article(
     )
 
 
-def add_file(articles_dir: Path, path: Path) -> LibraryEntry:
-    """Store a copy of a local article file (.txt, .md, or a web page saved as .html) in the library,
-    as it is read (a web page's article text, found by trafilatura), keeping its own title."""
+def check_article_file(path: Path) -> None:
+    """Raise `LibraryError` unless `path` is a file of a kind the library takes."""
     if not path.is_file():
         raise LibraryError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     if path.suffix.lower() not in ARTICLE_SUFFIXES:
         raise LibraryError(f"{path.name}: not an article file ({', '.join(ARTICLE_SUFFIXES)})")
-    if path.resolve().parent == articles_dir.resolve():
-        raise LibraryError(f"{path.name} is in ARTICLES_DIR already")
+
+
+def prepare_file(path: Path, *, added: str | None = None) -> PreparedArticle:
+    """A local article file (.txt, .md, or a web page saved as .html) as it is read (a web page's
+    article text, found by trafilatura), keeping its own title; `added` (default: now) says when it
+    joined the library."""
+    check_article_file(path)
     article = read_article(path)
-    front = FrontMatter(title=article.title, source=article.url, date=article.date)
-    return _store(articles_dir, article.title, article.captions, article.paragraphs, front)
+    front = FrontMatter(title=article.title, source=article.url, date=article.date, added=added)
+    return prepare_article(article.title, article.captions, article.paragraphs, front)
 
 
-def add_page(articles_dir: Path, page: FetchedPage) -> LibraryEntry:
-    """Store the article of a fetched web page (HTML, or plain text), citing its final URL; raises
-    `FetchRefused` (nothing written) for a page without article text."""
+def prepare_page(page: FetchedPage) -> PreparedArticle:
+    """The article of a fetched web page (HTML, or plain text), citing its final URL; raises
+    `FetchRefused` for a page without article text."""
     from index.fetching import article_from_page  # aiohttp: only for pages
 
     clean = article_from_page(page)
     name = page.url.rstrip("/").rsplit("/", 1)[-1]
     title = clean.title or title_from_name(name) or page.url
-    return _store(
-        articles_dir, title, clean.captions, clean.paragraphs, FrontMatter(title=title, source=page.url)
-    )
+    return prepare_article(title, clean.captions, clean.paragraphs, FrontMatter(title=title, source=page.url))
 
 
-def _store(
-    articles_dir: Path, title: str, captions: Sequence[str], paragraphs: Sequence[str], front: FrontMatter
-) -> LibraryEntry:
-    """Write the article as a new file of the library, atomically, under the library's lock."""
-    _check_dir(articles_dir)
+def prepare_article(
+    title: str, captions: Sequence[str], paragraphs: Sequence[str], front: FrontMatter
+) -> PreparedArticle:
+    """The article as its library file: rendered, and checked to read back as the index will read
+    it (`LibraryError` if not); added now unless `front` says when."""
     title = " ".join(normalize_text(title).split())  # as the headline is read back
-    added = datetime.now(UTC).isoformat(timespec="seconds")
+    added = front.added or datetime.now(UTC).isoformat(timespec="seconds")
     try:
         text = render_article(title, captions, paragraphs, replace(front, title=title, added=added))
     except FrontMatterError as error:
         raise ArticleError(f"{title[:80]}: {error}") from None
-    data = text.encode("utf-8")
     stem = slug(title)
-    # Checked as the index will read it, before anything is written.
-    stored = parse_article(stem + SUFFIX, data)
+    stored = parse_article(stem + SUFFIX, text.encode("utf-8"))
     if (stored.title, stored.captions, stored.paragraphs) != (title, tuple(captions), tuple(paragraphs)):
         raise LibraryError(f"{title[:80]}: the article could not be stored so that it reads back the same")
+    return PreparedArticle(
+        stem=stem, title=title, source=front.source, date=front.date, added=added, text=text
+    )
+
+
+def add_article(
+    articles_dir: Path,
+    *,
+    text: str,
+    title: str | None = None,
+    source_url: str | None = None,
+    date: str | None = None,
+    name_hint: str | None = None,
+) -> LibraryEntry:
+    """Clean `text` (a pasted page, or its HTML) and store it in the library under a new file name
+    made from its title; raises `ArticleError` (nothing written) when it has no prose or no title
+    (see `prepare_text`)."""
+    prepared = prepare_text(text, title=title, source_url=source_url, date=date, name_hint=name_hint)
+    return _store(articles_dir, prepared)
+
+
+def add_file(articles_dir: Path, path: Path) -> LibraryEntry:
+    """Store a copy of a local article file (.txt, .md, or a web page saved as .html) in the library,
+    as it is read (a web page's article text, found by trafilatura), keeping its own title."""
+    check_article_file(path)
+    if path.resolve().parent == articles_dir.resolve():
+        raise LibraryError(f"{path.name} is in ARTICLES_DIR already")
+    return _store(articles_dir, prepare_file(path))
+
+
+def add_page(articles_dir: Path, page: FetchedPage) -> LibraryEntry:
+    """Store the article of a fetched web page (HTML, or plain text), citing its final URL; raises
+    `FetchRefused` (nothing written) for a page without article text."""
+    return _store(articles_dir, prepare_page(page))
+
+
+def _store(articles_dir: Path, article: PreparedArticle) -> LibraryEntry:
+    """Write the article as a new file of the library, atomically, under the library's lock."""
+    _check_dir(articles_dir)
     with library_lock(articles_dir):
         _remove_leftovers(articles_dir)
         taken = {os.path.splitext(name)[0].lower() for name in os.listdir(articles_dir)}
-        name = _free_name(stem, taken) + SUFFIX
-        _write_atomically(articles_dir / name, data)
-    log.info("added %s to the library: %s", name, title)
+        name = free_name(article.stem, taken) + SUFFIX
+        _write_atomically(articles_dir / name, article.text.encode("utf-8"))
+    log.info("added %s to the library: %s", name, article.title)
     return LibraryEntry(
-        id=name.removesuffix(SUFFIX), title=title, source=front.source, added=added, passages=None, file=name
+        id=name.removesuffix(SUFFIX),
+        title=article.title,
+        source=article.source,
+        added=article.added,
+        passages=None,
+        file=name,
     )
 
 
@@ -246,7 +302,8 @@ def _remove_leftovers(articles_dir: Path) -> None:
             leftover.unlink()
 
 
-def _changed_at(path: Path) -> str:
+def changed_at(path: Path) -> str:
+    """When the file at `path` last changed, as an ISO time (what lists it as added without front matter)."""
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
 
 
@@ -266,7 +323,7 @@ def _entry(path: Path, indexed: dict[str, Any]) -> LibraryEntry:
         id=path.stem,
         title=title,
         source=front.source,
-        added=front.added or _changed_at(path),
+        added=front.added or changed_at(path),
         passages=indexed.get("passages"),
         file=path.name,
     )
@@ -280,13 +337,24 @@ def list_articles(articles_dir: Path, manifest: Manifest | None = None) -> list[
     return [_entry(path, indexed.get(path.name, {})) for path in paths]
 
 
-def _article_path(articles_dir: Path, article_id: str) -> Path:
-    """The one article file whose name without suffix is `article_id`; raises `LibraryError`."""
+def check_id(article_id: str) -> None:
+    """Raise `LibraryError` unless `article_id` could be an article's id (a file name without its
+    suffix: no folder, not hidden)."""
     if len(article_id) > 255 or not _ID.fullmatch(article_id):
         raise LibraryError(
             f"{article_id[:80]!r} is not an article id (a file name without its suffix, no folder; "
             "the list of articles shows each one's id)"
         )
+
+
+def only_usable(article_id: str) -> LibraryError:
+    """The refusal to remove the library's last usable article (an index needs one)."""
+    return LibraryError(f"{article_id!r} is the only usable article; add another before removing it")
+
+
+def _article_path(articles_dir: Path, article_id: str) -> Path:
+    """The one article file whose name without suffix is `article_id`; raises `LibraryError`."""
+    check_id(article_id)
     matches = [path for path in article_files(articles_dir, required=False) if path.stem == article_id]
     if not matches:
         raise LibraryError(f"no article {article_id!r} in ARTICLES_DIR; the list of articles shows the ids")
@@ -313,7 +381,7 @@ def remove_article(articles_dir: Path, article_id: str) -> LibraryEntry:
         path = _article_path(articles_dir, article_id)
         others = (other for other in article_files(articles_dir, required=False) if other != path)
         if not any(_usable(other) for other in others):  # counting files would count broken ones
-            raise LibraryError(f"{article_id!r} is the only usable article; add another before removing it")
+            raise only_usable(article_id)
         entry = _entry(path, {})
         path.unlink()
         fsync_dir(articles_dir)

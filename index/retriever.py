@@ -27,6 +27,7 @@ from index.conversation import SHOWN_WITHIN, Turn, in_context, in_turn
 from index.embedding import Embedder
 from index.features import CANDIDATE_FEATURES, candidate_features
 from index.lexical import QueryScores
+from index.libraries import FolderLibrary, Library, library_settings
 from index.scorer import Scorer, load_scorer
 from index.settings import IndexSettings
 from index.store import IndexData
@@ -265,7 +266,8 @@ class ReindexRunning(Exception):
 
 
 class Retriever:
-    """Answers questions from the index it holds; `reindex` rebuilds it and swaps it in atomically."""
+    """Answers questions from the index it holds; `reindex` rebuilds it from its library (ARTICLES_DIR
+    unless given another) and swaps it in atomically."""
 
     def __init__(
         self,
@@ -274,10 +276,12 @@ class Retriever:
         *,
         settings: IndexSettings | None = None,
         scorer: Scorer | None = None,
+        library: Library | None = None,
     ) -> None:
         self.embedder = embedder
         self.settings = settings or IndexSettings()
         self.scorer = scorer or load_scorer()
+        self.library = library or FolderLibrary(self.settings.articles_dir)
         self._index = SearchIndex(data)
         self._reindexing = threading.Lock()
 
@@ -287,7 +291,8 @@ class Retriever:
         return self._reindexing.locked()
 
     def reindex(self) -> BuildStats:
-        """Re-read ARTICLES_DIR, rebuild (reusing unchanged embeddings), save, and serve the result.
+        """Re-read the library (its files written first when it is the database's), rebuild (reusing
+        unchanged embeddings), save, and serve the result.
 
         One at a time: raises `ReindexRunning` if another is under way. On failure the current index
         keeps serving and the error (e.g. `ArticleError`) propagates.
@@ -295,7 +300,8 @@ class Retriever:
         if not self._reindexing.acquire(blocking=False):
             raise ReindexRunning("a reindex is already running")
         try:
-            data, stats = rebuild(self.settings, self.embedder, self._index.data)
+            build = library_settings(self.settings, self.library)
+            data, stats = rebuild(build, self.embedder, self._index.data)
             self.swap(data)
             return stats
         finally:

@@ -1,5 +1,5 @@
-"""Getting a `Retriever` ready: load the model and the saved index, rebuilding the index when it is
-missing, stale (articles or model changed) or unreadable."""
+"""Getting a `Retriever` ready: load the model, open the article library and the saved index,
+rebuilding the index when it is missing, stale (articles or model changed) or unreadable."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from index.articles import ArticleError, article_files, file_signature, read_article
 from index.build import BuildStats, index_store, rebuild
 from index.embedding import Embedder, model_fingerprint, model_name, resolve_model_path
+from index.libraries import Library, library_settings, open_library
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.store import IndexData, IndexUnavailable
@@ -99,9 +100,12 @@ def open_index(settings: IndexSettings, embedder: Embedder) -> tuple[IndexData, 
 
 
 def open_retriever(
-    settings: IndexSettings, embedder: Embedder | None = None
+    settings: IndexSettings, embedder: Embedder | None = None, *, library: Library | None = None
 ) -> tuple[Retriever, BuildStats | None]:
-    """A ready `Retriever`, and the stats of the build if one was needed."""
+    """A ready `Retriever` of `library` (default: the settings' own, `open_library`), and the stats
+    of the build if one was needed. Raises `DatabaseError` when the database's library can't be
+    opened, `LibraryError` when it is empty."""
     embedder = embedder or load_embedder(settings)
-    data, stats = open_index(settings, embedder)
-    return Retriever(embedder, data, settings=settings), stats
+    library = library if library is not None else open_library(settings)
+    data, stats = open_index(library_settings(settings, library), embedder)
+    return Retriever(embedder, data, settings=settings, library=library), stats

@@ -23,8 +23,8 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from database.engine import DatabaseError, NewerSchemaError, migrate, open_database, reason
 from index.settings import IndexSettings
-from insights.database import DatabaseError, NewerSchemaError, migrate, open_database, reason
 from insights.identity import KEY_FILE, load_key, user_hash
 from insights.retention import purge
 from insights.schema import ANSWER_ID_CHARS, questions, votes

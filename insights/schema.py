@@ -1,4 +1,4 @@
-"""The tables of the question log (SQLAlchemy Core). Alembic's migrations (insights/migrations)
+"""The tables of the question log (SQLAlchemy Core). Alembic's migrations (database/migrations)
 create and change them; this module is what the code reads and writes through.
 
 User ids are never stored: `user_hash` is an HMAC of the id with the log's secret, so one person's

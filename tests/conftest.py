@@ -1,5 +1,6 @@
 """Fixtures shared by the test packages: the shipped article, temporary settings, the fake embedder,
-and (for tests marked slow) one real embedder per session."""
+(for tests marked slow) one real embedder per session, and (tests/databases.py, for tests marked
+postgres) a real PostgreSQL server per session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from tests.fakes import FakeEmbedder, fake_scorer
 if TYPE_CHECKING:
     from index.embedding import Embedder
     from index.retriever import Retriever
+
+pytest_plugins = ["tests.databases"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_ARTICLE = REPO / "data" / "articles" / "philadelphia-ice-arrest-data.txt"

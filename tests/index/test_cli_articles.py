@@ -16,31 +16,13 @@ import run_bot
 from index.build import index_store
 from index.settings import IndexSettings
 from tests.conftest import SHIPPED_ARTICLE
-from tests.fakes import FakeEmbedder
 from tests.index import web_pages
 
 SHIPPED_ID = SHIPPED_ARTICLE.stem
 PAGE_ID = "council-doubles-spending-on-city-parks"
 
 
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, settings: IndexSettings) -> None:
-    """ARTICLES_DIR, INDEX_DIR and MODEL_CACHE_DIR in tmp_path, no .env, the fake model."""
-    monkeypatch.setenv("ARTICLES_DIR", str(settings.articles_dir))
-    monkeypatch.setenv("INDEX_DIR", str(settings.index_dir))
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(settings.model_cache_dir))
-    monkeypatch.setenv("PYTHON_DOTENV_DISABLED", "1")
-    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    monkeypatch.delenv("LOG_LEVEL", raising=False)
-    monkeypatch.setattr("index.startup.load_embedder", lambda _settings: FakeEmbedder())
-
-
-@pytest.fixture
-def page(tmp_path: Path) -> Path:
-    path = tmp_path / "downloads" / "parks.html"
-    path.parent.mkdir()
-    path.write_text(web_pages.NEWS_PAGE)
-    return path
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def failure(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -1,5 +1,6 @@
 """insights/ records and reports for the bot but never imports discord or the bot layer (the bot
-passes it plain values), and index/ never imports insights."""
+passes it plain values), index/ never imports insights, and database/ (which both use) imports
+neither."""
 
 from __future__ import annotations
 
@@ -36,3 +37,14 @@ def test_importing_the_recorder_loads_no_discord():
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def test_database_imports_no_feature_but_in_the_migrations_entry_point():
+    entry_point = REPO / "database" / "migrations" / "env.py"
+    modules = sorted((REPO / "database").rglob("*.py"))
+    assert entry_point in modules
+    for path in modules:
+        if path == entry_point:  # it hands Alembic every feature's tables
+            continue
+        roots = {name.split(".")[0] for name in imported_names(path.read_text(encoding="utf-8"))}
+        assert not roots & {"index", "insights", "bot", "discord"}, path.name

@@ -1,5 +1,6 @@
-"""The question log's schema: Alembic's migrations create exactly insights/schema.py's tables on both
-databases, run again harmlessly, and a database from a newer bot is refused with one line."""
+"""The database's schema: Alembic's migrations create exactly insights/schema.py's and
+index/library_tables.py's tables on both databases, run again harmlessly, and a database from a
+newer bot is refused with one line."""
 
 from __future__ import annotations
 
@@ -10,19 +11,30 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from insights.database import DatabaseError, NewerSchemaError, migrate, open_database
-from insights.schema import metadata
+from database.engine import DatabaseError, NewerSchemaError, migrate, open_database
+from index.library_tables import metadata as library_metadata
+from insights.schema import metadata as question_log_metadata
 
 
 def test_the_migrations_create_exactly_the_schema(engine: Engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        drift = compare_metadata(context, metadata)
+        drift = compare_metadata(context, [question_log_metadata, library_metadata])
         head = context.get_current_revision()
 
     assert drift == []
-    assert set(inspect(engine).get_table_names()) == {"questions", "votes", "alembic_version"}
-    assert head == "0002"
+    tables = {"questions", "votes", "articles", "library", "alembic_version"}
+    assert set(inspect(engine).get_table_names()) == tables
+    assert head == "0003"
+
+
+def test_the_library_starts_at_revision_0_never_seeded_and_empty(engine: Engine):
+    with engine.connect() as connection:
+        state = connection.execute(text("SELECT id, revision, seeded_at FROM library")).all()
+        count = connection.execute(text("SELECT count(*) FROM articles")).scalar()
+
+    assert [tuple(row) for row in state] == [(1, 0, None)]
+    assert count == 0
 
 
 def test_migrating_again_changes_nothing(engine: Engine):

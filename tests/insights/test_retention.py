@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
+from database.engine import NewerSchemaError, migrate, open_database
 from index.settings import IndexSettings
-from insights.database import NewerSchemaError, migrate, open_database
 from insights.recording import QuestionLog, VoteRecord, open_question_log
 from insights.retention import forget_user, purge
 from insights.schema import questions, votes

@@ -2,10 +2,10 @@
 the way to ask one of them.
 
 Adding and removing change what every server's questions are answered from, so they are the bot's
-admins' (`bot.admins`), like /reindex; listing is anyone's. An article is stored in ARTICLES_DIR
-(`index.library`: atomically, under a lock, so the folder stays the one place articles live) and
-the index is rebuilt, re-embedding only the new text; the current index keeps answering meanwhile,
-and the reply comes once the article is answerable.
+admins' (`bot.admins`), like /reindex; listing is anyone's. An article is stored in the bot's
+library (`bot.library`: ARTICLES_DIR, written atomically under a lock, or the database with a
+PostgreSQL DATABASE_URL) and the index is rebuilt, re-embedding only the new text; the current
+index keeps answering meanwhile, and the reply comes once the article is answerable.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bot.permissions import ARTICLES_IN_DMS, ARTICLES_NOT_ALLOWED
 from bot.tree import send_private
 from index.articles import MAX_ARTICLE_BYTES, ArticleError
 from index.fetching import FetchRefused, fetch_page
-from index.library import LibraryEntry, LibraryError, add_file, add_page, list_articles, remove_article
+from index.library import LibraryEntry, LibraryError
 from index.retriever import ArticleInfo, ReindexRunning
 from index.store import IndexDirRefused
 
@@ -68,11 +68,6 @@ class Articles(
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
         super().__init__()
-
-    @property
-    def articles_dir(self) -> Path:
-        """The folder of the index being served (the one a rebuild reads)."""
-        return self.bot.retriever.settings.articles_dir
 
     @app_commands.command(name="add", description="Add an article from a file or a link (the bot's admins)")
     @app_commands.describe(
@@ -143,11 +138,11 @@ class Articles(
         with tempfile.TemporaryDirectory(prefix="article-upload-") as folder:
             path = Path(folder) / f"{stem or 'article'}{suffix}"
             path.write_bytes(data)
-            return add_file(self.articles_dir, path)
+            return self.bot.library.add_file(path)
 
     async def _add_link(self, url: str) -> LibraryEntry:
         page = await fetch_page(url.strip(), allow_private=self.bot.settings.allow_private_urls)
-        return await asyncio.to_thread(add_page, self.articles_dir, page)
+        return await asyncio.to_thread(self.bot.library.add_page, page)
 
     async def _rebuild(self) -> BuildStats:
         """Rebuild the index; when a reindex is already running, wait for it, then rebuild (it may
@@ -164,7 +159,7 @@ class Articles(
     @app_commands.command(name="list", description="The articles the bot answers from")
     async def list(self, interaction: discord.Interaction) -> None:
         """Each article's title (linked to its source), passages and when it was added; privately."""
-        entries = await asyncio.to_thread(list_articles, self.articles_dir, self.bot.retriever.manifest)
+        entries = await asyncio.to_thread(self.bot.library.list, self.bot.retriever.manifest)
         await interaction.response.send_message(
             embed=rendering.articles_embed(entries),
             ephemeral=True,
@@ -197,7 +192,7 @@ class Articles(
         """Remove `article`'s file and rebuild; the text that says how it went."""
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(remove_article, self.articles_dir, Path(article.source).stem)
+            await asyncio.to_thread(self.bot.library.remove, Path(article.source).stem)
         except (LibraryError, ArticleError) as error:
             return rendering.article_remove_failed_text(str(error))
         except Exception as error:
