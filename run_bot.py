@@ -61,7 +61,13 @@ def _configure_logging(level_name: str) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
-    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "transformers"):
+    for noisy in (
+        "faiss.loader",
+        "sentence_transformers",
+        "httpx",
+        "transformers",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # trafilatura warns "discarding data: None" for a page without text; index/articles.py already
     # logs one line naming the file it skips and why

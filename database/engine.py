@@ -7,15 +7,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,8 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
 
 def alembic_config() -> Config:
     """Alembic's configuration for the migrations shipped in database/migrations (no alembic.ini)."""
+    from alembic.config import Config  # imported when migrating: it logs and costs at import
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -78,6 +79,9 @@ def migrate(engine: Engine, *, what: str = "the question log") -> None:
     """Brings the database to this code's schema (creating the tables the first time); raises
     `NewerSchemaError` for a database a newer bot made, `DatabaseError` when it can't be reached.
     `what` names the database in those errors as the caller's user knows it."""
+    from alembic import command
+    from alembic.util.exc import CommandError
+
     config = alembic_config()
     where = shown(engine.url)
     try:
@@ -98,6 +102,10 @@ def migrate(engine: Engine, *, what: str = "the question log") -> None:
 
 
 def _refuse_newer(connection: object, config: Config, engine: Engine) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     scripts = ScriptDirectory.from_config(config)
     for revision in MigrationContext.configure(connection).get_current_heads():  # type: ignore[arg-type]
         try:
