@@ -38,8 +38,6 @@ BENCHMARK_INDEXES = (
     REPO / "var" / "benchmark"
 )  # `eval` and `fit` index each case here, never beside INDEX_DIR
 
-# The question log when DATABASE_URL is not set (insights.database will own this default).
-
 TERMINAL_BANNER = (
     "Terminal mode (no DISCORD_TOKEN set): type a question about the article, Ctrl-D to quit. "
     "To run the Discord bot, put DISCORD_TOKEN in .env (see README)."

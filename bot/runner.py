@@ -91,8 +91,11 @@ def run(env: Mapping[str, str] | None = None) -> int:
 
 
 async def _serve_with_log(settings: BotSettings, retriever: Retriever) -> int:
-    """Open the question log (QUESTION_LOG_DAYS, DATABASE_URL) on the bot's event loop, then serve."""
-    from insights.database import NewerSchemaError
+    """Open the question log (QUESTION_LOG_DAYS, DATABASE_URL) on the bot's event loop and, when the
+    articles live in PostgreSQL, watch them (every change by any process is indexed here within
+    seconds); then serve."""
+    from database.engine import NewerSchemaError
+    from index.library_watch import watch_library
     from insights.identity import KeyFileError
     from insights.recording import open_question_log
 
@@ -101,7 +104,12 @@ async def _serve_with_log(settings: BotSettings, retriever: Retriever) -> int:
     except (NewerSchemaError, KeyFileError) as error:
         return _fail(f"error: {error}")
     bot = build_bot(settings, retriever, question_log=question_log)
-    return await serve(bot, settings.token.get_secret_value())
+    watcher = await watch_library(retriever)
+    try:
+        return await serve(bot, settings.token.get_secret_value())
+    finally:
+        if watcher is not None:
+            await watcher.stop()
 
 
 async def serve(bot: ArticleBot, token: str, *, backoff: Sequence[float] = LOGIN_BACKOFF) -> int:

@@ -14,7 +14,7 @@ from traffic import ORIGINAL, button_ids
 
 from bot import rendering
 from bot.permissions import INSIGHTS_NOT_ALLOWED
-from insights.database import migrate, open_database
+from database.engine import migrate, open_database
 from insights.identity import user_hash
 from insights.recording import QuestionLog
 from insights.schema import questions, votes
