@@ -17,6 +17,7 @@ PostgreSQL DATABASE_URL; see docs/scaling.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -30,8 +31,9 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT / "tests" / "e2e"))
+sys.path.insert(0, str(PROJECT))
 
-from stand_in import DiscordStandIn, many_guilds_world  # noqa: E402
+from stand_in import DiscordStandIn, Upload, many_guilds_world, shard_of  # noqa: E402
 
 GUILDS = 4
 SHARDS = 2
@@ -85,8 +87,49 @@ async def ask_many(server: DiscordStandIn, count: int) -> dict[str, float]:
     }
 
 
-def run(processes: int, questions: int, home: Path) -> dict[str, Any]:
-    """One cluster of `processes` processes: start times, memory, throughput."""
+ARTICLE = """Springfield Opens Its New Aquarium {number}
+
+The city aquarium number {number} opened on Saturday with a tank of sharks and a coral reef exhibit.
+
+Tickets for aquarium number {number} cost twelve dollars for adults, the director said.
+"""
+
+
+async def article_change(server: DiscordStandIn, rounds: int) -> list[dict[str, float]]:
+    """Add an article through the process of shard 0 (/article add in its guild), then ask in a
+    guild of shard 1 until that process answers from it: seconds from the add sent to its reply,
+    and from the reply to the other process's first answer from the new article."""
+    by_shard = {shard_of(guild.id, SHARDS): index for index, guild in enumerate(server.world.guilds)}
+    times = []
+    for number in range(rounds):
+        sent_at = time.monotonic()
+        added = await server.slash_command(
+            "article add",
+            {"file": Upload(f"aquarium-{number}.txt", ARTICLE.format(number=number).encode())},
+            user="olivia",
+            channel=f"general-{by_shard[0]}",
+        )
+        await server.wait_for_answer(added, timeout=120)
+        replied_at = time.monotonic()
+        question = f"How much do tickets for aquarium number {number} cost?"
+        while True:
+            asked = await server.slash_command(
+                "ask", {"question": question}, user="rita", channel=f"general-{by_shard[1]}"
+            )
+            await server.wait_for_answer(asked, timeout=60)
+            if f"aquarium number {number} cost twelve" in str(asked.original):
+                break
+            if time.monotonic() - replied_at > 60:
+                raise RuntimeError("the other process never answered from the new article")
+        times.append({"add_reply_s": replied_at - sent_at, "other_process_s": time.monotonic() - replied_at})
+    return times
+
+
+def run(
+    processes: int, questions: int, home: Path, *, database_url: str | None = None, rounds: int = 0
+) -> dict[str, Any]:
+    """One cluster of `processes` processes: start times, memory, throughput; with a PostgreSQL
+    `database_url`, also how long an article change takes to reach the other process."""
     with DiscordStandIn.in_thread(many_guilds_world(GUILDS), shards=SHARDS) as threaded:
         server = threaded.server
         env = {
@@ -95,7 +138,7 @@ def run(processes: int, questions: int, home: Path) -> dict[str, Any]:
             "SHARD_COUNT": str(SHARDS),
             "ASK_COOLDOWN_SECONDS": "0",
             "INDEX_DIR": str(home / "index"),
-            "DATABASE_URL": f"sqlite:///{home / 'bot.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{home / 'bot.sqlite3'}",
             "QUESTION_LOG_SECRET": "bench-secret-of-some-length",
             "PYTHON_DOTENV_DISABLED": "1",
             "LOG_LEVEL": "INFO",
@@ -130,6 +173,7 @@ def run(processes: int, questions: int, home: Path) -> dict[str, Any]:
             load = threaded.call(ask_many, server, questions, timeout=600)
             for member, (_, pid) in zip(members, started.values(), strict=True):
                 member["uss_after_load"] = memory(pid)["uss"]
+            change = threaded.call(article_change, server, rounds, timeout=900) if rounds else []
             problems = server.problems()
         finally:
             cluster.terminate()
@@ -139,6 +183,7 @@ def run(processes: int, questions: int, home: Path) -> dict[str, Any]:
         "cluster_ready_s": max(ready.values()) - spawned,
         "members": members,
         "load": load,
+        "article_change": change,
         "problems": problems,
     }
 
@@ -150,6 +195,14 @@ def _started(text: str) -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=600)
+    parser.add_argument(
+        "--article-change",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="with 2 processes on a temporary PostgreSQL server: add ROUNDS articles through one "
+        "process and time until the other answers from each",
+    )
     args = parser.parse_args()
     from index.settings import IndexSettings
 
@@ -158,10 +211,16 @@ def main() -> None:
         subprocess.run([sys.executable, str(PROJECT / "run_bot.py"), "reindex"], check=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}")
     for processes in (1, 2):
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
             home = Path(folder)
             shutil.copytree(index, home / "index")
-            result = run(processes, args.questions, home)
+            database_url = None
+            if args.article_change and processes == 2:
+                from tests.databases import new_postgres_database, running_postgres
+
+                database_url = new_postgres_database(stack.enter_context(running_postgres()))
+            rounds = args.article_change if processes == 2 else 0
+            result = run(processes, args.questions, home, database_url=database_url, rounds=rounds)
         print(f"\n{processes} process(es): all shards ready {result['cluster_ready_s']:.1f} s after spawn")
         for member in result["members"]:
             print(
@@ -174,6 +233,11 @@ def main() -> None:
             f"  {load['questions']} /ask in {load['seconds']:.1f} s: {load['per_second']:.0f} answered/s "
             f"({load['per_second'] / processes:.0f} per process), median {load['p50_ms']:.0f} ms"
         )
+        for number, change in enumerate(result["article_change"], start=1):
+            print(
+                f"  article {number} (PostgreSQL): /article add replied in {change['add_reply_s']:.2f} s; "
+                f"the other process answered from it {change['other_process_s']:.2f} s later"
+            )
         print("  stand-in problems:", result["problems"] or "none")
 
 

@@ -4,6 +4,7 @@ Debian's, started once per session in a temporary folder on a free local port. A
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -44,6 +45,14 @@ def server_binaries() -> Path:
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server for this session: yields the URL of its `postgres` database (trust
     authentication, 127.0.0.1 only); stopped and deleted at the end."""
+    with running_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder until the block ends: the URL of its `postgres`
+    database (also used by bench/scaling.py)."""
     binaries = server_binaries()
     # Not under pytest's tmp folder: that is private to root, and the server can't run as root.
     root = Path(tempfile.mkdtemp(prefix="test-postgres-"))
