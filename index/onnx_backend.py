@@ -38,7 +38,7 @@ from index.embedding import ModelError, model_fingerprint
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession, SessionOptions
-    from tokenizers import Encoding
+    from tokenizers import Encoding, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ class OnnxEmbedder:
         mapped_path = ensure_mapped(onnx_path) if mapped else None
         self.session_path = mapped_path or onnx_path
         try:
-            self._counter = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+            self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
             try:
                 self._session = _open_session(self.session_path, options)
             except Exception as error:
@@ -342,11 +342,12 @@ class OnnxEmbedder:
                 self._session = _open_session(onnx_path, options)
         except Exception as error:  # tokenizers and onnxruntime raise their own exception types
             raise ModelError(f"could not load the ONNX model {str(onnx_path)!r}: {error}") from error
-        self._counter.no_truncation()
-        self._counter.no_padding()
-        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self._tokenizer.no_padding()  # padded per batch below, to the longest text of that batch
         self._tokenizer.enable_truncation(max_length=shape.max_seq_length)
+        # Counting needs a tokenizer that doesn't truncate; only builds count, so a process that only
+        # answers never loads it (each copy of the vocabulary is ~8 MB of private memory).
+        self._counter: Tokenizer | None = None
+        self._counter_lock = threading.Lock()
         self._inputs = {item.name for item in self._session.get_inputs()}
         self._lock = threading.Lock()
         self._batch_size = batch_size
@@ -358,7 +359,17 @@ class OnnxEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, special tokens excluded (as sentence-transformers counts)."""
-        return len(self._counter.encode(text, add_special_tokens=False).ids)
+        return len(self._counting_tokenizer().encode(text, add_special_tokens=False).ids)
+
+    def _counting_tokenizer(self) -> Tokenizer:
+        with self._counter_lock:
+            if self._counter is None:
+                from tokenizers import Tokenizer
+
+                self._counter = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+                self._counter.no_truncation()
+                self._counter.no_padding()
+            return self._counter
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""

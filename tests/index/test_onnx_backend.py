@@ -236,3 +236,11 @@ def test_the_mapped_int8_session_computes_the_int8_exports_vectors():
 
     assert mapped.session_path == mapped_model_path(mapped.onnx_path)
     assert np.abs(mapped.embed(texts) - private.embed(texts)).max() <= 1e-6
+
+
+def test_tokens_are_counted_untruncated_by_a_tokenizer_loaded_at_the_first_count(tmp_path: Path):
+    embedder = OnnxEmbedder(default_model_path(), tiny_export(tmp_path / "model-fp32.onnx"), identity="tiny")
+
+    assert embedder._counter is None  # a process that only answers never holds a second vocabulary
+    assert embedder.count_tokens("ice " * 300) == 300  # beyond the 256-token window
+    assert embedder.count_tokens("") == 0
