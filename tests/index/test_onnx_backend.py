@@ -244,3 +244,23 @@ def test_tokens_are_counted_untruncated_by_a_tokenizer_loaded_at_the_first_count
     assert embedder._counter is None  # a process that only answers never holds a second vocabulary
     assert embedder.count_tokens("ice " * 300) == 300  # beyond the 256-token window
     assert embedder.count_tokens("") == 0
+
+
+def anonymous_mb() -> float:
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Anonymous:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no Anonymous line in /proc/self/smaps_rollup")
+
+
+@pytest.mark.slow
+def test_a_build_sized_call_hands_back_the_memory_it_grew_into(real_embedder: Embedder):
+    assert isinstance(real_embedder, OnnxEmbedder)
+    fresh = OnnxEmbedder(real_embedder.model_path, real_embedder.onnx_path, identity=real_embedder.identity)
+    fresh.embed(sample_texts()[:8])  # what answering grows into, kept
+    before = anonymous_mb()
+
+    vectors = fresh.embed(["ICE arrests in Philadelphia " * 60] * 64)  # two batches of 32 × 256 tokens
+
+    assert np.allclose(vectors, real_embedder.embed(["ICE arrests in Philadelphia " * 60]), atol=1e-6)
+    assert anonymous_mb() - before < 100  # kept, it would be ~300 MB
