@@ -264,3 +264,20 @@ def test_a_build_sized_call_hands_back_the_memory_it_grew_into(real_embedder: Em
 
     assert np.allclose(vectors, real_embedder.embed(["ICE arrests in Philadelphia " * 60]), atol=1e-6)
     assert anonymous_mb() - before < 100  # kept, it would be ~300 MB
+
+
+def test_a_mapped_copy_that_fails_to_load_gives_way_to_the_export(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    export = tiny_export(tmp_path / "model-fp32.onnx")
+    mapped = ensure_mapped(export)
+    assert mapped is not None
+    mapped.with_name("model.onnx.data").unlink()
+
+    with caplog.at_level(logging.WARNING, logger="index.onnx_backend"):
+        embedder = OnnxEmbedder(default_model_path(), export, identity="tiny")
+
+    assert embedder.session_path == export
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        "loading the export instead of its mapped copy, which failed"
+    ]
