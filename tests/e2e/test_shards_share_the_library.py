@@ -33,7 +33,6 @@ def channel_on(shard: int) -> str:
 
 async def ask(stand_in: DiscordStandIn, channel: str) -> str:
     """/ask QUESTION in `channel`; the answer's text."""
-    asked_to_add = time.monotonic()
     sent = await stand_in.slash_command("ask", {"question": QUESTION}, user="rita", channel=channel)
     await stand_in.wait_for_answer(sent, timeout=30)
     embeds = sent.original.get("embeds") or []
