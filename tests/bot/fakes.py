@@ -67,6 +67,7 @@ class FakeRetriever:
         self.asked: list[str] = []
         self.articles: list[str | None] = []  # the article each question was asked of (None: all)
         self.afters: list[list[str]] = []  # each question's earlier questions (its conversation)
+        self.library = None  # not the database's: nothing for the bot to watch
         self.shown: list[list[Passage | None]] = []  # and the passages those answers showed first
         self.reindex_started = threading.Event()
         self.reindex_release = threading.Event()
