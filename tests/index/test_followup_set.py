@@ -17,7 +17,9 @@ KINDS = (BENCHMARK / "news", BENCHMARK / "encyclopedia")  # where a set's articl
 SETS = sorted(path for folder in BENCHMARK.glob("followups*") for path in folder.glob("*.jsonl"))
 
 
-@pytest.mark.parametrize("folder", ["followups", "followups-blind2", "followups-blind3", "followups-blind4"])
+@pytest.mark.parametrize(
+    "folder", ["followups", "followups-blind2", "followups-blind3", "followups-blind4", "followups-blind5"]
+)
 def test_a_blind_set_has_40_follow_ups_over_3_articles_and_as_many_self_contained_questions(folder: str):
     paths = sorted((BENCHMARK / folder).glob("*.jsonl"))
     rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
