@@ -33,6 +33,7 @@ RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 STABLE_SECONDS = 60.0  # a process that ran this long starts its backoff afresh when it dies
 STOP_TIMEOUT = 30.0  # after SIGTERM, a process still running then is killed
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3  # as the bot's own: perhaps passing, a restart may help
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
@@ -268,9 +269,19 @@ async def _run(settings: object, processes: int, env: dict[str, str]) -> int:
 
         try:
             count = await recommended_shards(settings.token.get_secret_value(), settings.api_base_url)
+        except discord.LoginFailure:
+            print(
+                "error: DISCORD_TOKEN: Discord rejected the token; reset it in the Developer Portal",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
         except (discord.HTTPException, OSError) as error:
-            print(f"error: could not ask Discord how many shards to run: {error}", file=sys.stderr)
-            return 3
+            print(
+                f"error: could not ask Discord how many shards to run ({error}); set SHARD_COUNT, or check "
+                "the network and DISCORD_API_BASE_URL",
+                file=sys.stderr,
+            )
+            return EXIT_UNREACHABLE
         log.info("Discord recommends %d shard(s)", count)
     ids = list(settings.shard_ids) if settings.shard_ids is not None else list(range(count))
     runs = slices(ids, processes)
