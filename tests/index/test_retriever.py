@@ -278,3 +278,25 @@ def test_every_hit_of_a_scoped_question_is_from_that_article_whatever_is_asked(t
 def test_a_question_to_an_article_the_index_does_not_hold_is_refused(two_articles: Retriever):
     with pytest.raises(UnknownArticle, match=r"'gone\.txt'"):
         two_articles.ask("Who?", article="gone.txt")
+
+
+def test_each_articles_passages_come_from_the_manifests_counts_as_from_the_passages_themselves(
+    two_articles: Retriever,
+):
+    from dataclasses import replace
+
+    from index.retriever import passages_by_article
+
+    data = two_articles.data
+    without_counts = replace(
+        data,
+        manifest=replace(
+            data.manifest,
+            articles=[{k: v for k, v in a.items() if k != "passages"} for a in data.manifest.articles],
+        ),
+    )
+    fast, read = passages_by_article(data), passages_by_article(without_counts)
+    assert sorted(fast) == sorted(read) == sorted(a["source"] for a in data.manifest.articles)
+    for source, numbers in fast.items():
+        assert numbers.tolist() == read[source].tolist()
+        assert {data.passages[n].source for n in numbers} == {source}
