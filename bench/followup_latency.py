@@ -12,14 +12,10 @@ import statistics
 import time
 
 from bench.followups import FOLLOWUPS, load
+from bench.measure import percentile
 from index.conversation import Turn, looks_like_a_follow_up, turn_of
 from index.settings import IndexSettings
 from index.startup import load_embedder, open_retriever
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main(rounds: int) -> None:

@@ -12,16 +12,12 @@ import json
 import statistics
 import time
 
+from bench.measure import percentile
 from bench.process_memory import DEV_QUESTIONS
 from index.onnx_backend import OnnxEmbedder
 from index.retriever import Retriever
 from index.settings import IndexSettings
 from index.startup import load_embedder, open_index
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main(rounds: int) -> None:
