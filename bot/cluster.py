@@ -22,6 +22,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +263,7 @@ def run(processes: int, env: Mapping[str, str] | None = None) -> int:
     return asyncio.run(_run(settings, processes, env))
 
 
-async def _run(settings: object, processes: int, env: dict[str, str]) -> int:
-    from bot.settings import BotSettings
-
-    assert isinstance(settings, BotSettings)
+async def _run(settings: BotSettings, processes: int, env: dict[str, str]) -> int:
     count = settings.shard_count
     if count is None:
         import discord
