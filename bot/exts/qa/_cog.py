@@ -143,7 +143,8 @@ class QA(commands.Cog):
         `thread` asks for one. In a thread the bot started, the question continues its conversation."""
         started = time.perf_counter()
         asker = AskedBy(interaction.guild_id, interaction.channel_id, interaction.user.id)
-        conversation = self.own_thread_conversation(interaction.channel) or ("slash", interaction.id)
+        in_own_thread = self.own_thread_conversation(interaction.channel)
+        conversation = in_own_thread or ("slash", interaction.id)
         earlier = self.conversations.earlier(conversation, minutes=CHAIN_MINUTES)
         work = asyncio.ensure_future(self.bot.retriever.ask(question, article, after=earlier))
         done, _ = await asyncio.wait({work}, timeout=self.direct_reply_seconds)
@@ -169,8 +170,8 @@ class QA(commands.Cog):
                 await interaction.followup.send(rendering.PRIVATE_NO_THREAD, ephemeral=True)
             return  # nobody can reply to a private answer: no conversation to keep
         places = [sent.id]
-        if isinstance(interaction.channel, discord.Thread):
-            places.append(interaction.channel.id)
+        if in_own_thread is not None and interaction.channel_id is not None:
+            places.append(interaction.channel_id)
         elif thread and (opened := await self.open_thread_on_answer(interaction, sent, question)):
             places.append(opened.id)
         self.conversations.add(conversation, turn_of(answer), places=places)
